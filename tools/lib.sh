@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Shared shell helpers of the svmgpu tools. Sourced, never executed.
+#
+# SVMGPU_CACHE   where fetched sources and heavy builds live (default ~/.cache/svmgpu);
+#                shared by every clone on the machine, guarded by a lock.
+
+SVMGPU_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SVMGPU_CACHE=${SVMGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svmgpu}
+# shellcheck source=../configs/sources.conf
+. "$SVMGPU_TOP/configs/sources.conf"
+
+# The interpreter QEMU's configure and meson must use: Debian's, which sees the
+# Debian python3 packages (a pyenv shim earlier on PATH does not).
+SVMGPU_PYTHON=/usr/bin/python3
+
+log()  { printf 'svmgpu: %s\n' "$*" >&2; }
+die()  { printf 'svmgpu: error: %s\n' "$*" >&2; exit 1; }
+
+# Run "$@" with the cache lock held, so two clones never build into the same
+# cache directory at once.
+with_cache_lock() {
+    mkdir -p "$SVMGPU_CACHE"
+    (
+        flock 9 || die "cannot lock $SVMGPU_CACHE/.lock"
+        "$@"
+    ) 9>"$SVMGPU_CACHE/.lock"
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# verify FILE SHA256 WHAT: a mismatching download is an error naming it.
+verify_sha256() {
+    local got
+    got=$(sha256_of "$1")
+    if [ "$got" != "$2" ]; then
+        die "$3: $(basename "$1") has sha256 $got, expected $2 (pinned in configs/sources.conf); remove it and retry, or update the pin deliberately"
+    fi
+}
+
+# Paths of the unpacked meson (bookworm-backports) used by QEMU and by us.
+meson_root() { echo "$SVMGPU_CACHE/tools/meson"; }
+run_meson() {
+    PYTHONPATH="$(meson_root)/usr/lib/python3/dist-packages${PYTHONPATH:+:$PYTHONPATH}" \
+        "$SVMGPU_PYTHON" "$(meson_root)/usr/bin/meson" "$@"
+}
