@@ -33,8 +33,8 @@
 #define MAX_GPUS 16
 
 struct gpu {
-	char sysfs[PATH_MAX];	/* /sys/bus/pci/devices/DDDD:BB:DD.F */
-	char bdf[32];
+	char sysfs[128];	/* /sys/bus/pci/devices/DDDD:BB:DD.F */
+	char bdf[32];		/* DDDD:BB:DD.F */
 };
 
 static unsigned long read_sysfs_ulong(const char *dir, const char *file)
@@ -63,16 +63,18 @@ static int find_gpus(struct gpu *gpus)
 	if (!d)
 		return -1;
 	while ((de = readdir(d)) && n < MAX_GPUS) {
-		char dir[PATH_MAX];
+		char dir[sizeof(gpus[n].sysfs)];
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(gpus[n].bdf))
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", base, de->d_name);
+		snprintf(dir, sizeof(dir), "%s/%.*s", base,
+			 (int)sizeof(gpus[n].bdf) - 1, de->d_name);
 		if (read_sysfs_ulong(dir, "vendor") != SVMGPU_PCI_VENDOR_ID ||
 		    read_sysfs_ulong(dir, "device") != SVMGPU_PCI_DEVICE_ID)
 			continue;
-		snprintf(gpus[n].sysfs, sizeof(gpus[n].sysfs), "%s", dir);
-		snprintf(gpus[n].bdf, sizeof(gpus[n].bdf), "%s", de->d_name);
+		memcpy(gpus[n].sysfs, dir, sizeof(dir));
+		snprintf(gpus[n].bdf, sizeof(gpus[n].bdf), "%.*s",
+			 (int)sizeof(gpus[n].bdf) - 1, de->d_name);
 		n++;
 	}
 	closedir(d);
@@ -111,7 +113,7 @@ static int expect_mode(void)
 /* Open /dev/svmgpuN of the GPU at @g, found through its misc class link. */
 static int open_gpu(const struct gpu *g, char *name, size_t len)
 {
-	char dir[PATH_MAX + 16], dev[PATH_MAX];
+	char dir[sizeof(g->sysfs) + 8], dev[64];
 	struct dirent *de;
 	DIR *d;
 
@@ -120,11 +122,11 @@ static int open_gpu(const struct gpu *g, char *name, size_t len)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "svmgpu", 6))
+		if (strncmp(de->d_name, "svmgpu", 6) || strlen(de->d_name) >= 32)
 			continue;
-		snprintf(name, len, "%s", de->d_name);
+		snprintf(name, len, "%.31s", de->d_name);
 		closedir(d);
-		snprintf(dev, sizeof(dev), "/dev/%s", name);
+		snprintf(dev, sizeof(dev), "/dev/%.31s", de->d_name);
 		return open(dev, O_RDWR | O_CLOEXEC);
 	}
 	closedir(d);
@@ -195,12 +197,13 @@ TEST(vram_bar_matches_mode)
 
 	ASSERT_GT(n, 0);
 	for (int i = 0; i < n; i++) {
-		char path[PATH_MAX + 16], name[64];
+		char path[sizeof(gpus[i].sysfs) + 16], name[64];
 		struct svmgpu_info info;
 		struct stat st;
 		int fd, have_bar;
 
-		snprintf(path, sizeof(path), "%s/resource2", gpus[i].sysfs);
+		snprintf(path, sizeof(path), "%.*s/resource2",
+			 (int)sizeof(gpus[i].sysfs) - 1, gpus[i].sysfs);
 		have_bar = stat(path, &st) == 0;
 		fd = open_gpu(&gpus[i], name, sizeof(name));
 		ASSERT_GE(fd, 0);
