@@ -37,8 +37,8 @@ static int show_device(const char *name)
 	}
 	printf("%s: PCI %04x:%02x:%02x.%x, hardware contract %u.%u, driver uAPI %u.%u\n",
 	       path, info.pci_segment, info.pci_bus, info.pci_devfn >> 3,
-	       info.pci_devfn & 7, info.hw_version >> SVMGPU_HW_VERSION_MAJOR_SHIFT,
-	       info.hw_version & SVMGPU_HW_VERSION_MINOR_MASK, info.uapi_major,
+	       info.pci_devfn & 7, info.hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
+	       info.hw_version & SVMGPU_VERSION_MINOR_MASK, info.uapi_major,
 	       info.uapi_minor);
 	printf("%s: %llu MiB of %s VRAM%s\n", path,
 	       (unsigned long long)info.vram_size >> 20,

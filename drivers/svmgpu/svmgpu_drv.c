@@ -237,11 +237,11 @@ static int svmgpu_identify(struct svmgpu_device *gdev)
 	}
 
 	gdev->hw_version = svmgpu_read(gdev, SVMGPU_REG_VERSION);
-	major = gdev->hw_version >> SVMGPU_HW_VERSION_MAJOR_SHIFT;
-	if (major != SVMGPU_HW_VERSION_MAJOR) {
+	major = gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT;
+	if (major != SVMGPU_HW_MAJOR) {
 		pci_err(pdev, "hardware contract %u.%u, driver speaks %u.x\n",
-			major, gdev->hw_version & SVMGPU_HW_VERSION_MINOR_MASK,
-			SVMGPU_HW_VERSION_MAJOR);
+			major, gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
+			SVMGPU_HW_MAJOR);
 		return -ENODEV;
 	}
 
@@ -272,7 +272,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	if (ret)
 		return ret;
 
-	gdev = kzalloc(sizeof(*gdev), GFP_KERNEL);
+	gdev = kzalloc_obj(*gdev);
 	if (!gdev)
 		return -ENOMEM;
 	kref_init(&gdev->kref);
@@ -320,8 +320,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 
 	pci_set_drvdata(pdev, gdev);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
-		 gdev->hw_version >> SVMGPU_HW_VERSION_MAJOR_SHIFT,
-		 gdev->hw_version & SVMGPU_HW_VERSION_MINOR_MASK,
+		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
+		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
 		 gdev->vram_size >> 20,
 		 gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ? "coherent" : "private",
 		 gdev->vram ? ", CPU-mapped" : "");

@@ -16,6 +16,9 @@
 #ifndef SVMGPU_HW_H
 #define SVMGPU_HW_H
 
+/* Neither side's BIT() exists on the other, nor in user space. */
+#define SVMGPU_BIT(n)                   (1u << (n))
+
 /* PCI identity: Red Hat / Qumranet vendor, experimental device range. */
 #define SVMGPU_PCI_VENDOR_ID            0x1af4
 #define SVMGPU_PCI_DEVICE_ID            0x10f0
@@ -27,17 +30,17 @@
  * Contract version. The driver refuses a device whose major differs from
  * the one it was built with; a newer minor only adds registers.
  */
-#define SVMGPU_HW_VERSION_MAJOR         1
-#define SVMGPU_HW_VERSION_MINOR         0
-#define SVMGPU_HW_VERSION_MAJOR_SHIFT   16
-#define SVMGPU_HW_VERSION_MINOR_MASK    0xffffu
-#define SVMGPU_HW_VERSION \
-    ((SVMGPU_HW_VERSION_MAJOR << SVMGPU_HW_VERSION_MAJOR_SHIFT) | \
-     SVMGPU_HW_VERSION_MINOR)
+#define SVMGPU_HW_MAJOR                 1
+#define SVMGPU_HW_MINOR                 0
+#define SVMGPU_VERSION_MAJOR_SHIFT      16
+#define SVMGPU_VERSION_MINOR_MASK       0xffffu
+#define SVMGPU_VERSION(maj, min) (((maj) << SVMGPU_VERSION_MAJOR_SHIFT) | (min))
+#define SVMGPU_HW_VERSION       SVMGPU_VERSION(SVMGPU_HW_MAJOR, SVMGPU_HW_MINOR)
 
 /* BARs */
-#define SVMGPU_BAR_REGS                 0   /* 64-bit MMIO, registers */
-#define SVMGPU_BAR_VRAM                 2   /* 64-bit prefetchable, coherent mode only */
+/* BAR 0: 64-bit MMIO, registers. BAR 2: 64-bit prefetchable VRAM (coherent). */
+#define SVMGPU_BAR_REGS                 0
+#define SVMGPU_BAR_VRAM                 2
 #define SVMGPU_REGS_SIZE                0x4000
 
 /* VRAM size limits (bytes); the size is always a power of two. */
@@ -51,16 +54,17 @@
 #define SVMGPU_REG_CAPS                 0x000c  /* SVMGPU_CAP_* */
 #define SVMGPU_REG_VRAM_SIZE_LO         0x0010
 #define SVMGPU_REG_VRAM_SIZE_HI         0x0014
-#define SVMGPU_REG_SCRATCH              0x0018  /* read/write, cleared on reset */
+#define SVMGPU_REG_SCRATCH              0x0018  /* RW, cleared on reset */
 
 /* "SVMG" read as a little-endian 32-bit word */
 #define SVMGPU_ID_MAGIC                 0x474d5653u
 
 /* SVMGPU_REG_MEM_MODE values */
-#define SVMGPU_MEM_MODE_PRIVATE         0   /* VRAM reachable by the engine only */
-#define SVMGPU_MEM_MODE_COHERENT        1   /* VRAM also CPU-mapped through BAR 2 */
+/* private: only the engine reaches VRAM; coherent: also the CPU, via BAR 2 */
+#define SVMGPU_MEM_MODE_PRIVATE         0
+#define SVMGPU_MEM_MODE_COHERENT        1
 
 /* SVMGPU_REG_CAPS bits */
-#define SVMGPU_CAP_VRAM_BAR             (1u << 0)   /* BAR 2 maps VRAM coherently */
+#define SVMGPU_CAP_VRAM_BAR             SVMGPU_BIT(0)   /* BAR 2 maps VRAM */
 
 #endif /* SVMGPU_HW_H */

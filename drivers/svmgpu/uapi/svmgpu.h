@@ -9,6 +9,7 @@
 #ifndef _UAPI_SVMGPU_H
 #define _UAPI_SVMGPU_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -20,7 +21,7 @@
 #define SVMGPU_INFO_MEM_COHERENT	1
 
 /* struct svmgpu_info.flags */
-#define SVMGPU_INFO_VRAM_CPU_MAPPED	(1u << 0)	/* the driver maps VRAM (coherent) */
+#define SVMGPU_INFO_VRAM_CPU_MAPPED	_BITUL(0)	/* the driver maps VRAM (coherent) */
 
 /**
  * struct svmgpu_info - what the driver knows of one device
