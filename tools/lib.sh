@@ -3,7 +3,8 @@
 # Shared shell helpers of the svmgpu tools. Sourced, never executed.
 #
 # SVMGPU_CACHE   where fetched sources and heavy builds live (default ~/.cache/svmgpu);
-#                shared by every clone on the machine, guarded by a lock.
+#                shared by every clone on the machine, each tree guarded by
+#                its own lock.
 
 SVMGPU_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SVMGPU_CACHE=${SVMGPU_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svmgpu}
@@ -17,14 +18,20 @@ SVMGPU_PYTHON=/usr/bin/python3
 log()  { printf 'svmgpu: %s\n' "$*" >&2; }
 die()  { printf 'svmgpu: error: %s\n' "$*" >&2; exit 1; }
 
-# Run "$@" with the cache lock held, so two clones never build into the same
-# cache directory at once.
-with_cache_lock() {
-    mkdir -p "$SVMGPU_CACHE"
+# with_lock NAME CMD...: run CMD holding the cache lock NAME, so that two
+# clones never build into the same tree at once (and wait for each other).
+with_lock() {
+    local name=$1 lock
+    shift
+    mkdir -p "$SVMGPU_CACHE/locks"
+    lock=$SVMGPU_CACHE/locks/$name.lock
     (
-        flock 9 || die "cannot lock $SVMGPU_CACHE/.lock"
+        if ! flock -n 9; then
+            log "waiting for another build of $name ($lock)"
+            flock 9 || die "cannot lock $lock"
+        fi
         "$@"
-    ) 9>"$SVMGPU_CACHE/.lock"
+    ) 9>"$lock"
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }

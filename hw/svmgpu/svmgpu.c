@@ -2,58 +2,210 @@
 /*
  * svmgpu: an emulated PCIe GPU for shared-virtual-memory driver development
  *
- * This file is the device's PCI face: identification registers, the VRAM
- * RAM block and, in coherent mode, the prefetchable BAR that maps it into the
- * guest's physical address space. The register map lives in
- * include/svmgpu/svmgpu_hw.h, shared with the guest driver; docs/device.md
- * is the specification.
+ * This file is the device's PCI face: registers, MSI-X, reset, properties,
+ * fault-injection knobs and lifecycle. The command engine and device MMU
+ * are in svmgpu-engine.c. The register map is include/svmgpu/svmgpu_hw.h,
+ * shared with the guest driver; docs/device.md is the specification.
  *
  * VRAM is always RAM-backed. In coherent mode it is also BAR 2, so the guest
- * CPU maps the very bytes the device sees (memory_region_init_ram, not an I/O
- * region: every CPU access must be a plain RAM access, not a trap). In private
- * mode BAR 2 does not exist and only the device reaches VRAM.
+ * CPU maps the very bytes the engine sees (memory_region_init_ram, not an
+ * I/O region: every CPU access must be a plain RAM access, not a trap). In
+ * private mode BAR 2 does not exist and only the engine reaches VRAM.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/log.h"
+#include "qemu/main-loop.h"
 #include "qemu/units.h"
 #include "qapi/error.h"
-#include "hw/pci/pci_device.h"
+#include "qapi/visitor.h"
+#include "hw/pci/msix.h"
 #include "hw/pci/pcie.h"
+#include "hw/pci/pcie_aer.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
-#include "svmgpu/svmgpu_hw.h"
+#include "svmgpu.h"
 #include "trace.h"
 
-#define TYPE_SVMGPU "svmgpu"
-OBJECT_DECLARE_SIMPLE_TYPE(SvmgpuState, SVMGPU)
+/* === Interrupts and errors === */
 
-struct SvmgpuState {
-    PCIDevice parent_obj;
+/*
+ * Latch the cause and queue the vector for the bottom half, which delivers
+ * it under the BQL. The engine thread calls this, so it must not take the
+ * BQL itself. Injected drops and duplicates are decided here.
+ */
+void svmgpu_raise_locked(SvmgpuState *s, unsigned vector)
+{
+    static const uint32_t cause[SVMGPU_NUM_VECTORS] = {
+        [SVMGPU_VEC_COMPLETION] = SVMGPU_INT_COMPLETION,
+        [SVMGPU_VEC_FAULT] = SVMGPU_INT_FAULT,
+        [SVMGPU_VEC_ERROR] = SVMGPU_INT_ERROR,
+    };
+    unsigned count = 1;
 
-    /* properties */
-    uint64_t vram_size;
-    char *mem_mode_str;
+    s->int_status |= cause[vector];
+    if (s->inject.irq_drop_nth && --s->inject.irq_drop_nth == 0) {
+        count = 0;
+        s->stats.injected++;
+        trace_svmgpu_inject("irq-drop");
+    } else if (s->inject.irq_dup_nth && --s->inject.irq_dup_nth == 0) {
+        count = 2;
+        s->stats.injected++;
+        trace_svmgpu_inject("irq-duplicate");
+    }
+    s->irq_pending[vector] += count;
+    if (count) {
+        qemu_bh_schedule(s->irq_bh);
+    }
+}
 
-    /* derived at realize */
-    uint32_t mem_mode;          /* SVMGPU_MEM_MODE_* */
+void svmgpu_error_locked(SvmgpuState *s, uint32_t error_bits)
+{
+    trace_svmgpu_error(error_bits);
+    s->error |= error_bits;
+    svmgpu_raise_locked(s, SVMGPU_VEC_ERROR);
+}
 
-    MemoryRegion mmio;
-    MemoryRegion vram;
+static void svmgpu_irq_bh(void *opaque)
+{
+    SvmgpuState *s = opaque;
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t pending[SVMGPU_NUM_VECTORS];
 
-    /* guest-visible register state, cleared on reset */
-    uint32_t scratch;
-};
+    WITH_QEMU_LOCK_GUARD(&s->lock) {
+        memcpy(pending, s->irq_pending, sizeof(pending));
+        memset(s->irq_pending, 0, sizeof(s->irq_pending));
+    }
+    for (unsigned vec = 0; vec < SVMGPU_NUM_VECTORS; vec++) {
+        for (unsigned i = 0; i < pending[vec]; i++) {
+            trace_svmgpu_irq(vec);
+            if (msix_enabled(pdev)) {
+                msix_notify(pdev, vec);
+            }
+        }
+    }
+}
+
+/* === Registers === */
+
+static uint32_t svmgpu_status_locked(SvmgpuState *s)
+{
+    uint32_t st = 0;
+
+    if (s->ring_enabled && s->ring_head != s->ring_tail) {
+        st |= SVMGPU_STATUS_ENGINE_BUSY;
+    }
+    if (s->parked) {
+        st |= SVMGPU_STATUS_FAULT_PENDING;
+    }
+    if (s->ring_stopped) {
+        st |= SVMGPU_STATUS_RING_STOPPED;
+    }
+    if (s->inject.hang) {
+        st |= SVMGPU_STATUS_HUNG;
+    }
+    return st;
+}
 
 static uint32_t svmgpu_caps(SvmgpuState *s)
 {
-    return s->mem_mode == SVMGPU_MEM_MODE_COHERENT ? SVMGPU_CAP_VRAM_BAR : 0;
+    return (s->mem_mode == SVMGPU_MEM_MODE_COHERENT ? SVMGPU_CAP_VRAM_BAR : 0) |
+           (s->sysmem_atomics ? SVMGPU_CAP_SYSMEM_ATOMICS : 0) |
+           (s->debug_window ? SVMGPU_CAP_DEBUG_WINDOW : 0);
+}
+
+static uint64_t svmgpu_dbg_read_locked(SvmgpuState *s, hwaddr addr)
+{
+    SvmgpuInject *in = &s->inject;
+
+    switch (addr) {
+    case SVMGPU_REG_DBG_DMA_ERROR_NTH:
+        return in->dma_error_nth;
+    case SVMGPU_REG_DBG_DMA_ERROR_PPM:
+        return in->dma_error_ppm;
+    case SVMGPU_REG_DBG_LATENCY_US:
+        return in->latency_us;
+    case SVMGPU_REG_DBG_IRQ_DROP_NTH:
+        return in->irq_drop_nth;
+    case SVMGPU_REG_DBG_IRQ_DUP_NTH:
+        return in->irq_dup_nth;
+    case SVMGPU_REG_DBG_HANG:
+        return in->hang;
+    case SVMGPU_REG_DBG_SPURIOUS_PPM:
+        return in->spurious_ppm;
+    case SVMGPU_REG_DBG_POISON_ADDR_LO:
+        return (uint32_t)in->poison_addr;
+    case SVMGPU_REG_DBG_POISON_ADDR_HI:
+        return in->poison_addr >> 32;
+    case SVMGPU_REG_DBG_POISON_LEN_LO:
+        return (uint32_t)in->poison_len;
+    case SVMGPU_REG_DBG_POISON_LEN_HI:
+        return in->poison_len >> 32;
+    case SVMGPU_REG_DBG_INJECTED:
+        return (uint32_t)s->stats.injected;
+    }
+    return 0;
+}
+
+static bool svmgpu_dbg_write_locked(SvmgpuState *s, hwaddr addr, uint32_t v)
+{
+    SvmgpuInject *in = &s->inject;
+
+    switch (addr) {
+    case SVMGPU_REG_DBG_DMA_ERROR_NTH:
+        in->dma_error_nth = v;
+        return true;
+    case SVMGPU_REG_DBG_DMA_ERROR_PPM:
+        in->dma_error_ppm = MIN(v, 1000000);
+        return true;
+    case SVMGPU_REG_DBG_LATENCY_US:
+        in->latency_us = MIN(v, 1000000);
+        return true;
+    case SVMGPU_REG_DBG_IRQ_DROP_NTH:
+        in->irq_drop_nth = v;
+        return true;
+    case SVMGPU_REG_DBG_IRQ_DUP_NTH:
+        in->irq_dup_nth = v;
+        return true;
+    case SVMGPU_REG_DBG_HANG:
+        in->hang = v & 1;
+        return true;
+    case SVMGPU_REG_DBG_SPURIOUS_PPM:
+        in->spurious_ppm = MIN(v, 1000000);
+        return true;
+    case SVMGPU_REG_DBG_POISON_ADDR_LO:
+        in->poison_addr = deposit64(in->poison_addr, 0, 32, v);
+        return true;
+    case SVMGPU_REG_DBG_POISON_ADDR_HI:
+        in->poison_addr = deposit64(in->poison_addr, 32, 32, v);
+        return true;
+    case SVMGPU_REG_DBG_POISON_LEN_LO:
+        in->poison_len = deposit64(in->poison_len, 0, 32, v);
+        return true;
+    case SVMGPU_REG_DBG_POISON_LEN_HI:
+        in->poison_len = deposit64(in->poison_len, 32, 32, v);
+        return true;
+    }
+    return false;
 }
 
 static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
 {
     SvmgpuState *s = opaque;
     uint64_t val = 0;
+
+    QEMU_LOCK_GUARD(&s->lock);
+    if (addr >= SVMGPU_REG_CTX_ROOT_LO(0) &&
+        addr < SVMGPU_REG_CTX_ROOT_LO(s->num_contexts)) {
+        uint64_t root = s->ctx_root[(addr - SVMGPU_REG_CTX_ROOT_LO(0)) / 8];
+
+        val = addr & 4 ? root >> 32 : (uint32_t)root;
+        goto out;
+    }
+    if (addr >= SVMGPU_REG_DBG_BASE && addr < SVMGPU_REG_DBG_END) {
+        val = s->debug_window ? svmgpu_dbg_read_locked(s, addr) : 0;
+        goto out;
+    }
 
     switch (addr) {
     case SVMGPU_REG_ID:
@@ -77,14 +229,149 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case SVMGPU_REG_SCRATCH:
         val = s->scratch;
         break;
+    case SVMGPU_REG_NUM_CONTEXTS:
+        val = s->num_contexts;
+        break;
+    case SVMGPU_REG_STATUS:
+        val = svmgpu_status_locked(s);
+        break;
+    case SVMGPU_REG_INT_STATUS:
+        val = s->int_status;
+        break;
+    case SVMGPU_REG_ERROR:
+        val = s->error;
+        break;
+    case SVMGPU_REG_FENCE_SEQNO_LO:
+        val = (uint32_t)s->fence_seqno;
+        break;
+    case SVMGPU_REG_FENCE_SEQNO_HI:
+        val = s->fence_seqno >> 32;
+        break;
+    case SVMGPU_REG_RING_BASE_LO:
+        val = (uint32_t)s->ring_base;
+        break;
+    case SVMGPU_REG_RING_BASE_HI:
+        val = s->ring_base >> 32;
+        break;
+    case SVMGPU_REG_RING_SIZE:
+        val = s->ring_size;
+        break;
+    case SVMGPU_REG_RING_HEAD:
+        val = s->ring_head;
+        break;
+    case SVMGPU_REG_RING_TAIL:
+        val = s->ring_tail;
+        break;
+    case SVMGPU_REG_RING_CONTROL:
+        val = s->ring_enabled ? SVMGPU_RING_CONTROL_ENABLE : 0;
+        break;
+    case SVMGPU_REG_FAULTQ_BASE_LO:
+        val = (uint32_t)s->faultq_base;
+        break;
+    case SVMGPU_REG_FAULTQ_BASE_HI:
+        val = s->faultq_base >> 32;
+        break;
+    case SVMGPU_REG_FAULTQ_SIZE:
+        val = s->faultq_size;
+        break;
+    case SVMGPU_REG_FAULTQ_HEAD:
+        val = s->faultq_head;
+        break;
+    case SVMGPU_REG_FAULTQ_TAIL:
+        val = s->faultq_tail;
+        break;
+    case SVMGPU_REG_FAULTQ_CONTROL:
+        val = s->faultq_enabled ? SVMGPU_FAULTQ_CONTROL_ENABLE : 0;
+        break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
                       "%s: read of undefined register 0x%" HWADDR_PRIx "\n",
                       __func__, addr);
         break;
     }
+out:
     trace_svmgpu_mmio_read(addr, val, size);
     return val;
+}
+
+static bool svmgpu_queue_config_ok(uint64_t base, uint32_t size,
+                                   unsigned entry_size)
+{
+    return base && !(base % entry_size) && size >= 2 &&
+           size <= SVMGPU_RING_SIZE_MAX && is_power_of_2(size);
+}
+
+static void svmgpu_ring_control_locked(SvmgpuState *s, uint32_t val)
+{
+    bool enable = val & SVMGPU_RING_CONTROL_ENABLE;
+
+    if (enable == s->ring_enabled) {
+        return;
+    }
+    if (enable && !svmgpu_queue_config_ok(s->ring_base, s->ring_size,
+                                          SVMGPU_DESC_SIZE)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring enabled with base 0x%"
+                      PRIx64 " size %u\n", s->ring_base, s->ring_size);
+        svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
+        return;
+    }
+    s->ring_enabled = enable;
+    s->ring_stopped = false;
+    s->ring_head = s->ring_tail = 0;
+    s->parked = false;
+}
+
+static void svmgpu_faultq_control_locked(SvmgpuState *s, uint32_t val)
+{
+    bool enable = val & SVMGPU_FAULTQ_CONTROL_ENABLE;
+
+    if (enable == s->faultq_enabled) {
+        return;
+    }
+    if (enable && !svmgpu_queue_config_ok(s->faultq_base, s->faultq_size,
+                                          SVMGPU_FAULT_RECORD_SIZE)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: fault queue enabled with "
+                      "base 0x%" PRIx64 " size %u\n", s->faultq_base,
+                      s->faultq_size);
+        svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
+        return;
+    }
+    s->faultq_enabled = enable;
+    s->faultq_head = s->faultq_tail = 0;
+    /* A parked fault that can no longer be reported completes as FAULT. */
+    if (!enable && s->parked && !s->fault_recorded) {
+        s->fault_response = SVMGPU_FAULT_RESPONSE_CANCEL;
+    }
+}
+
+static void svmgpu_fault_response_locked(SvmgpuState *s, uint32_t val)
+{
+    uint32_t id = val & SVMGPU_FAULT_RESPONSE_ID_MASK;
+    uint32_t action = val & (SVMGPU_FAULT_RESPONSE_REPLAY |
+                             SVMGPU_FAULT_RESPONSE_CANCEL);
+
+    trace_svmgpu_fault_response(id, action);
+    if (!s->parked || !s->fault_recorded || s->fault_response ||
+        id != s->fault_id || (action != SVMGPU_FAULT_RESPONSE_REPLAY &&
+                              action != SVMGPU_FAULT_RESPONSE_CANCEL)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: fault response 0x%x does not "
+                      "answer a pending fault\n", val);
+        svmgpu_error_locked(s, SVMGPU_ERROR_BAD_RESPONSE);
+        return;
+    }
+    s->fault_response = action;
+}
+
+/* Set a base register half; refused while its queue is enabled. */
+static void svmgpu_set_base_locked(uint64_t *base, bool enabled, bool high,
+                                   uint32_t val, hwaddr addr)
+{
+    if (enabled) {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: register 0x%" HWADDR_PRIx
+                      " written while its queue is enabled\n", addr);
+        return;
+    }
+    *base = deposit64(*base, high ? 32 : 0, 32, val);
 }
 
 static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
@@ -93,24 +380,99 @@ static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     SvmgpuState *s = opaque;
 
     trace_svmgpu_mmio_write(addr, val, size);
+    QEMU_LOCK_GUARD(&s->lock);
+    if (addr >= SVMGPU_REG_CTX_ROOT_LO(0) &&
+        addr < SVMGPU_REG_CTX_ROOT_LO(s->num_contexts)) {
+        uint64_t *root = &s->ctx_root[(addr - SVMGPU_REG_CTX_ROOT_LO(0)) / 8];
+
+        *root = deposit64(*root, addr & 4 ? 32 : 0, 32, val);
+        return;
+    }
+    if (addr >= SVMGPU_REG_DBG_BASE && addr < SVMGPU_REG_DBG_END) {
+        if (!s->debug_window || !svmgpu_dbg_write_locked(s, addr, val)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: debug register 0x%"
+                          HWADDR_PRIx " written (debug-window=%s)\n", addr,
+                          s->debug_window ? "on" : "off");
+        }
+        qemu_cond_signal(&s->work_cond);   /* e.g. a hang was lifted */
+        return;
+    }
+
     switch (addr) {
     case SVMGPU_REG_SCRATCH:
         s->scratch = val;
         break;
-    case SVMGPU_REG_ID:
-    case SVMGPU_REG_VERSION:
-    case SVMGPU_REG_MEM_MODE:
-    case SVMGPU_REG_CAPS:
-    case SVMGPU_REG_VRAM_SIZE_LO:
-    case SVMGPU_REG_VRAM_SIZE_HI:
-        qemu_log_mask(LOG_GUEST_ERROR,
-                      "%s: write 0x%" PRIx64 " to read-only register 0x%"
-                      HWADDR_PRIx "\n", __func__, val, addr);
+    case SVMGPU_REG_INT_STATUS:
+        s->int_status &= ~val;
+        break;
+    case SVMGPU_REG_ERROR:
+        s->error &= ~val;
+        break;
+    case SVMGPU_REG_RING_BASE_LO:
+    case SVMGPU_REG_RING_BASE_HI:
+        svmgpu_set_base_locked(&s->ring_base, s->ring_enabled,
+                               addr == SVMGPU_REG_RING_BASE_HI, val, addr);
+        break;
+    case SVMGPU_REG_RING_SIZE:
+        if (s->ring_enabled) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: RING_SIZE written while "
+                          "the ring is enabled\n");
+            break;
+        }
+        s->ring_size = val;
+        break;
+    case SVMGPU_REG_RING_TAIL:
+        if (!s->ring_enabled || val >= s->ring_size) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: RING_TAIL %" PRIu64
+                          " with the ring %s, size %u\n", val,
+                          s->ring_enabled ? "enabled" : "disabled",
+                          s->ring_size);
+            svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
+            break;
+        }
+        s->ring_tail = val;
+        qemu_cond_signal(&s->work_cond);
+        break;
+    case SVMGPU_REG_RING_CONTROL:
+        svmgpu_ring_control_locked(s, val);
+        qemu_cond_signal(&s->work_cond);
+        break;
+    case SVMGPU_REG_FAULTQ_BASE_LO:
+    case SVMGPU_REG_FAULTQ_BASE_HI:
+        svmgpu_set_base_locked(&s->faultq_base, s->faultq_enabled,
+                               addr == SVMGPU_REG_FAULTQ_BASE_HI, val, addr);
+        break;
+    case SVMGPU_REG_FAULTQ_SIZE:
+        if (s->faultq_enabled) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: FAULTQ_SIZE written while "
+                          "the fault queue is enabled\n");
+            break;
+        }
+        s->faultq_size = val;
+        break;
+    case SVMGPU_REG_FAULTQ_HEAD:
+        if (!s->faultq_enabled || val >= s->faultq_size) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: FAULTQ_HEAD %" PRIu64
+                          " out of range\n", val);
+            break;
+        }
+        s->faultq_head = val;
+        qemu_cond_signal(&s->work_cond);   /* room for a pending record */
+        break;
+    case SVMGPU_REG_FAULTQ_CONTROL:
+        svmgpu_faultq_control_locked(s, val);
+        qemu_cond_signal(&s->work_cond);
+        break;
+    case SVMGPU_REG_FAULT_RESPONSE:
+        svmgpu_fault_response_locked(s, val);
+        qemu_cond_signal(&s->work_cond);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "%s: write 0x%" PRIx64 " to undefined register 0x%"
-                      HWADDR_PRIx "\n", __func__, val, addr);
+                      "%s: write 0x%" PRIx64 " to %s register 0x%"
+                      HWADDR_PRIx "\n", __func__, val,
+                      addr < SVMGPU_REG_STATUS ? "read-only" : "undefined",
+                      addr);
         break;
     }
 }
@@ -130,6 +492,168 @@ static const MemoryRegionOps svmgpu_mmio_ops = {
         .max_access_size = 4,
     },
 };
+
+/* === Fault-injection knobs (run-time QOM properties) === */
+
+typedef enum {
+    KNOB_U32,
+    KNOB_U64,
+    KNOB_BOOL,
+} SvmgpuKnobType;
+
+typedef struct SvmgpuKnob {
+    const char *name;
+    SvmgpuKnobType type;
+    size_t offset;              /* in SvmgpuState */
+    bool read_only;
+    const char *desc;
+} SvmgpuKnob;
+
+#define KNOB(n, t, field, ro, d) \
+    { .name = n, .type = t, .offset = offsetof(SvmgpuState, field), \
+      .read_only = ro, .desc = d }
+
+static const SvmgpuKnob svmgpu_knobs[] = {
+    KNOB("inject-dma-error-nth", KNOB_U32, inject.dma_error_nth, false,
+         "the Nth memory-touching command from now fails (0: off)"),
+    KNOB("inject-dma-error-ppm", KNOB_U32, inject.dma_error_ppm, false,
+         "memory-touching commands failing per million"),
+    KNOB("inject-latency-us", KNOB_U32, inject.latency_us, false,
+         "delay before each FENCE completes (at most 1 s)"),
+    KNOB("inject-irq-drop-nth", KNOB_U32, inject.irq_drop_nth, false,
+         "the Nth interrupt from now is dropped (0: off)"),
+    KNOB("inject-irq-dup-nth", KNOB_U32, inject.irq_dup_nth, false,
+         "the Nth interrupt from now is sent twice (0: off)"),
+    KNOB("inject-spurious-ppm", KNOB_U32, inject.spurious_ppm, false,
+         "spurious faults per million translations"),
+    KNOB("inject-hang", KNOB_BOOL, inject.hang, false,
+         "the engine stops until reset or false"),
+    KNOB("inject-poison-addr", KNOB_U64, inject.poison_addr, false,
+         "start of the poisoned VRAM range"),
+    KNOB("inject-poison-len", KNOB_U64, inject.poison_len, false,
+         "length of the poisoned VRAM range (0: none)"),
+    KNOB("stat-commands", KNOB_U64, stats.commands, true,
+         "commands completed"),
+    KNOB("stat-faults", KNOB_U64, stats.faults, true, "faults raised"),
+    KNOB("stat-bytes", KNOB_U64, stats.bytes, true,
+         "bytes moved by COPY and FILL"),
+    KNOB("stat-injected", KNOB_U64, stats.injected, true,
+         "injections that fired"),
+};
+
+static void svmgpu_knob_get(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    SvmgpuState *s = SVMGPU(obj);
+    const SvmgpuKnob *k = opaque;
+    void *field = (uint8_t *)s + k->offset;
+    uint32_t u32;
+    uint64_t u64;
+    bool b;
+
+    switch (k->type) {
+    case KNOB_U32:
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            u32 = *(uint32_t *)field;
+        }
+        visit_type_uint32(v, name, &u32, errp);
+        break;
+    case KNOB_U64:
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            u64 = *(uint64_t *)field;
+        }
+        visit_type_uint64(v, name, &u64, errp);
+        break;
+    case KNOB_BOOL:
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            b = *(bool *)field;
+        }
+        visit_type_bool(v, name, &b, errp);
+        break;
+    }
+}
+
+static void svmgpu_knob_set(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    SvmgpuState *s = SVMGPU(obj);
+    const SvmgpuKnob *k = opaque;
+    void *field = (uint8_t *)s + k->offset;
+    uint32_t u32;
+    uint64_t u64;
+    bool b;
+
+    switch (k->type) {
+    case KNOB_U32:
+        if (!visit_type_uint32(v, name, &u32, errp)) {
+            return;
+        }
+        if (g_str_has_suffix(name, "-ppm") && u32 > 1000000) {
+            error_setg(errp, "%s is per million: at most 1000000, not %u",
+                       name, u32);
+            return;
+        }
+        if (g_str_has_suffix(name, "-us") && u32 > 1000000) {
+            error_setg(errp, "%s: at most 1000000 (1 s), not %u", name, u32);
+            return;
+        }
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            *(uint32_t *)field = u32;
+        }
+        break;
+    case KNOB_U64:
+        if (!visit_type_uint64(v, name, &u64, errp)) {
+            return;
+        }
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            *(uint64_t *)field = u64;
+        }
+        break;
+    case KNOB_BOOL:
+        if (!visit_type_bool(v, name, &b, errp)) {
+            return;
+        }
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            *(bool *)field = b;
+        }
+        break;
+    }
+    WITH_QEMU_LOCK_GUARD(&s->lock) {
+        qemu_cond_signal(&s->work_cond);
+    }
+}
+
+static void svmgpu_instance_init(Object *obj)
+{
+    SvmgpuState *s = SVMGPU(obj);
+
+    /* Plain initialisation only: introspection creates and drops us. */
+    qemu_mutex_init(&s->lock);
+    qemu_cond_init(&s->work_cond);
+    qemu_cond_init(&s->idle_cond);
+    for (unsigned i = 0; i < ARRAY_SIZE(svmgpu_knobs); i++) {
+        const SvmgpuKnob *k = &svmgpu_knobs[i];
+        static const char *const type[] = {
+            [KNOB_U32] = "uint32", [KNOB_U64] = "uint64", [KNOB_BOOL] = "bool",
+        };
+
+        object_property_add(obj, k->name, type[k->type], svmgpu_knob_get,
+                            k->read_only ? NULL : svmgpu_knob_set, NULL,
+                            (void *)k);
+        object_property_set_description(obj, k->name, k->desc);
+    }
+}
+
+static void svmgpu_instance_finalize(Object *obj)
+{
+    SvmgpuState *s = SVMGPU(obj);
+
+    qemu_cond_destroy(&s->idle_cond);
+    qemu_cond_destroy(&s->work_cond);
+    qemu_mutex_destroy(&s->lock);
+}
+
+/* === Lifecycle === */
 
 static bool svmgpu_check_props(SvmgpuState *s, Error **errp)
 {
@@ -152,7 +676,39 @@ static bool svmgpu_check_props(SvmgpuState *s, Error **errp)
                    s->vram_size);
         return false;
     }
+
+    if (s->num_contexts < 1 || s->num_contexts > SVMGPU_CONTEXTS_MAX) {
+        error_setg(errp, "contexts must be between 1 and %d, not %u",
+                   SVMGPU_CONTEXTS_MAX, s->num_contexts);
+        return false;
+    }
     return true;
+}
+
+/* Clear the guest-visible state; the engine must be idle. */
+static void svmgpu_clear_state_locked(SvmgpuState *s)
+{
+    s->scratch = 0;
+    s->int_status = 0;
+    s->error = 0;
+    s->fence_seqno = 0;
+    memset(s->irq_pending, 0, sizeof(s->irq_pending));
+    s->ring_base = 0;
+    s->ring_size = 0;
+    s->ring_head = s->ring_tail = 0;
+    s->ring_enabled = false;
+    s->ring_stopped = false;
+    s->faultq_base = 0;
+    s->faultq_size = 0;
+    s->faultq_head = s->faultq_tail = 0;
+    s->faultq_enabled = false;
+    s->parked = false;
+    s->fault_recorded = false;
+    s->fault_response = 0;
+    s->next_fault_id = 1;
+    memset(s->ctx_root, 0, sizeof(s->ctx_root));
+    svmgpu_tlb_flush_locked(s);
+    s->inject.hang = false;
 }
 
 static void svmgpu_realize(PCIDevice *pdev, Error **errp)
@@ -163,35 +719,74 @@ static void svmgpu_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    pci_config_set_interrupt_pin(pdev->config, 1);
-
     if (pcie_endpoint_cap_init(pdev, 0) < 0) {
         error_setg(errp, "svmgpu: cannot add the PCIe capability");
         return;
     }
     pcie_cap_flr_init(pdev);
+    pcie_cap_deverr_init(pdev);
+    if (pcie_aer_init(pdev, PCI_ERR_VER, 0x100, PCI_ERR_SIZEOF, errp) < 0) {
+        goto err_pcie;
+    }
 
     memory_region_init_io(&s->mmio, OBJECT(s), &svmgpu_mmio_ops, s,
                           "svmgpu-regs", SVMGPU_REGS_SIZE);
     pci_register_bar(pdev, SVMGPU_BAR_REGS,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+    if (msix_init(pdev, SVMGPU_NUM_VECTORS, &s->mmio, SVMGPU_BAR_REGS,
+                  SVMGPU_MSIX_TABLE_OFFSET, &s->mmio, SVMGPU_BAR_REGS,
+                  SVMGPU_MSIX_PBA_OFFSET, 0, errp) < 0) {
+        goto err_aer;
+    }
+    for (unsigned vec = 0; vec < SVMGPU_NUM_VECTORS; vec++) {
+        msix_vector_use(pdev, vec);
+    }
 
     if (!memory_region_init_ram(&s->vram, OBJECT(s), "svmgpu-vram",
                                 s->vram_size, errp)) {
-        pcie_cap_exit(pdev);
-        return;
+        goto err_msix;
     }
+    s->vram_ptr = memory_region_get_ram_ptr(&s->vram);
     if (s->mem_mode == SVMGPU_MEM_MODE_COHERENT) {
         pci_register_bar(pdev, SVMGPU_BAR_VRAM,
                          PCI_BASE_ADDRESS_SPACE_MEMORY |
                          PCI_BASE_ADDRESS_MEM_TYPE_64 |
                          PCI_BASE_ADDRESS_MEM_PREFETCH, &s->vram);
     }
+
+    s->prng = s->seed ? s->seed : 0x5356474d5356474dull;
+    WITH_QEMU_LOCK_GUARD(&s->lock) {
+        svmgpu_clear_state_locked(s);
+    }
+    s->irq_bh = qemu_bh_new_guarded(svmgpu_irq_bh, s,
+                                    &DEVICE(s)->mem_reentrancy_guard);
+    qemu_thread_create(&s->engine_thread, "svmgpu-engine",
+                       svmgpu_engine_thread, s, QEMU_THREAD_JOINABLE);
+    return;
+
+err_msix:
+    msix_unuse_all_vectors(pdev);
+    msix_uninit(pdev, &s->mmio, &s->mmio);
+err_aer:
+    pcie_aer_exit(pdev);
+err_pcie:
+    pcie_cap_exit(pdev);
 }
 
 static void svmgpu_exit(PCIDevice *pdev)
 {
+    SvmgpuState *s = SVMGPU(pdev);
+
+    WITH_QEMU_LOCK_GUARD(&s->lock) {
+        s->stopping = true;
+        qemu_cond_signal(&s->work_cond);
+    }
+    qemu_thread_join(&s->engine_thread);
+    qemu_bh_delete(s->irq_bh);
+    msix_unuse_all_vectors(pdev);
+    msix_uninit(pdev, &s->mmio, &s->mmio);
+    pcie_aer_exit(pdev);
     pcie_cap_exit(pdev);
 }
 
@@ -202,28 +797,36 @@ static void svmgpu_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
     pcie_cap_flr_write_config(pdev, addr, val, len);
 }
 
+/*
+ * System reset and FLR: stop the engine and clear the state. The engine
+ * never takes the BQL, so waiting for it here (BQL held) cannot deadlock;
+ * it leaves a command within one bounded step once it sees the new epoch.
+ */
 static void svmgpu_reset_hold(Object *obj, ResetType type)
 {
     SvmgpuState *s = SVMGPU(obj);
 
     trace_svmgpu_reset(type);
-    s->scratch = 0;
+    QEMU_LOCK_GUARD(&s->lock);
+    qatomic_inc(&s->epoch);
+    while (s->engine_active) {
+        qemu_cond_wait(&s->idle_cond, &s->lock);
+    }
+    svmgpu_clear_state_locked(s);
 }
 
 static const VMStateDescription vmstate_svmgpu = {
     .name = TYPE_SVMGPU,
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = (const VMStateField[]) {
-        VMSTATE_PCI_DEVICE(parent_obj, SvmgpuState),
-        VMSTATE_UINT32(scratch, SvmgpuState),
-        VMSTATE_END_OF_LIST()
-    },
+    .unmigratable = 1,
 };
 
 static const Property svmgpu_properties[] = {
     DEFINE_PROP_SIZE("vram-size", SvmgpuState, vram_size, 256 * MiB),
     DEFINE_PROP_STRING("mem-mode", SvmgpuState, mem_mode_str),
+    DEFINE_PROP_BOOL("sysmem-atomics", SvmgpuState, sysmem_atomics, false),
+    DEFINE_PROP_UINT32("contexts", SvmgpuState, num_contexts, 16),
+    DEFINE_PROP_UINT64("seed", SvmgpuState, seed, 0),
+    DEFINE_PROP_BOOL("debug-window", SvmgpuState, debug_window, false),
 };
 
 static void svmgpu_class_init(ObjectClass *oc, const void *data)
@@ -251,6 +854,8 @@ static const TypeInfo svmgpu_types[] = {
         .name = TYPE_SVMGPU,
         .parent = TYPE_PCI_DEVICE,
         .instance_size = sizeof(SvmgpuState),
+        .instance_init = svmgpu_instance_init,
+        .instance_finalize = svmgpu_instance_finalize,
         .class_init = svmgpu_class_init,
         .interfaces = (const InterfaceInfo[]) {
             { INTERFACE_PCIE_DEVICE },

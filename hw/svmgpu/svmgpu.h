@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * svmgpu device model: state shared by svmgpu.c (PCI function, registers,
+ * properties, lifecycle) and svmgpu-engine.c (command engine, device MMU).
+ *
+ * Locking: everything below "guarded by lock" is protected by @lock. The
+ * lock order is BQL -> @lock. The engine thread never takes the BQL: all its
+ * memory accesses go to RAM or VRAM through svmgpu_dma_*(), which refuse
+ * anything else, and interrupts are delivered by a bottom half. That is what
+ * lets reset (which holds the BQL) wait for the engine to go idle.
+ */
+
+#ifndef HW_SVMGPU_SVMGPU_H
+#define HW_SVMGPU_SVMGPU_H
+
+#include "qemu/thread.h"
+#include "hw/pci/pci_device.h"
+#include "svmgpu/svmgpu_hw.h"
+
+#define TYPE_SVMGPU "svmgpu"
+OBJECT_DECLARE_SIMPLE_TYPE(SvmgpuState, SVMGPU)
+
+#define SVMGPU_TLB_ENTRIES      4096
+#define SVMGPU_MAX_CMD_LEN      (1ull << 30)
+
+typedef struct SvmgpuTlbEntry {
+    bool valid;
+    bool huge;
+    uint16_t ctx;
+    uint64_t vpn;           /* va >> 12, or va >> 21 when huge */
+    uint64_t pte;
+} SvmgpuTlbEntry;
+
+/* Fault-injection knobs: QOM properties and the debug window. */
+typedef struct SvmgpuInject {
+    uint32_t dma_error_nth;     /* countdown; fires once at 1 -> 0 */
+    uint32_t dma_error_ppm;
+    uint32_t latency_us;
+    uint32_t irq_drop_nth;      /* countdown */
+    uint32_t irq_dup_nth;       /* countdown */
+    uint32_t spurious_ppm;
+    bool hang;
+    uint64_t poison_addr;
+    uint64_t poison_len;
+} SvmgpuInject;
+
+typedef struct SvmgpuStats {
+    uint64_t commands;
+    uint64_t faults;
+    uint64_t bytes;
+    uint64_t injected;
+} SvmgpuStats;
+
+struct SvmgpuState {
+    PCIDevice parent_obj;
+
+    /* properties */
+    uint64_t vram_size;
+    char *mem_mode_str;
+    bool sysmem_atomics;
+    uint32_t num_contexts;
+    uint64_t seed;
+    bool debug_window;
+
+    /* set at realize, constant after */
+    uint32_t mem_mode;              /* SVMGPU_MEM_MODE_* */
+    MemoryRegion mmio;
+    MemoryRegion vram;
+    uint8_t *vram_ptr;
+    QemuThread engine_thread;
+    QEMUBH *irq_bh;
+
+    QemuMutex lock;
+    QemuCond work_cond;             /* engine: something may be runnable */
+    QemuCond idle_cond;             /* reset: the engine left a command */
+
+    /* guarded by lock */
+    bool stopping;                  /* unrealize: the thread must exit */
+    bool engine_active;             /* the thread is inside a command */
+    uint32_t epoch;                 /* bumped by reset: abandon work */
+    uint32_t scratch;
+    uint32_t int_status;
+    uint32_t error;
+    uint64_t fence_seqno;
+    uint32_t irq_pending[SVMGPU_NUM_VECTORS];   /* for the bottom half */
+
+    uint64_t ring_base;
+    uint32_t ring_size;
+    uint32_t ring_head;
+    uint32_t ring_tail;
+    bool ring_enabled;
+    bool ring_stopped;
+
+    uint64_t faultq_base;
+    uint32_t faultq_size;
+    uint32_t faultq_head;
+    uint32_t faultq_tail;
+    bool faultq_enabled;
+
+    /* the command at ring_head parked on a fault */
+    bool parked;
+    bool fault_recorded;            /* its record is in the queue */
+    uint32_t fault_response;        /* SVMGPU_FAULT_RESPONSE_* or 0 */
+    uint32_t fault_id;
+    uint32_t next_fault_id;
+    uint64_t fault_addr;
+    uint16_t fault_ctx;
+    uint8_t fault_access;
+    uint8_t fault_reason;
+    bool fault_spurious;
+
+    uint64_t ctx_root[SVMGPU_CONTEXTS_MAX];
+    SvmgpuTlbEntry tlb[SVMGPU_TLB_ENTRIES];
+
+    SvmgpuInject inject;
+    SvmgpuStats stats;
+    uint64_t prng;
+};
+
+/* svmgpu.c */
+void svmgpu_raise_locked(SvmgpuState *s, unsigned vector);
+void svmgpu_error_locked(SvmgpuState *s, uint32_t error_bits);
+
+/* svmgpu-engine.c */
+void *svmgpu_engine_thread(void *opaque);
+void svmgpu_tlb_flush_locked(SvmgpuState *s);
+bool svmgpu_inject_roll_locked(SvmgpuState *s, uint32_t ppm);
+
+#endif /* HW_SVMGPU_SVMGPU_H */
