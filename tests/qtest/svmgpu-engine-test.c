@@ -748,7 +748,7 @@ static void test_fence(void)
                 SVMGPU_INT_COMPLETION);
     g_assert_cmphex(sg_rd(&g, SVMGPU_REG_INT_STATUS), ==,
                     SVMGPU_INT_COMPLETION);
-    g_assert_true(qpci_msix_pending(g.dev, SVMGPU_VEC_COMPLETION));
+    g_assert_true(sg_msix_pending_eventually(&g, SVMGPU_VEC_COMPLETION));
     g_assert_false(qpci_msix_pending(g.dev, SVMGPU_VEC_FAULT));
     g_assert_false(qpci_msix_pending(g.dev, SVMGPU_VEC_ERROR));
 

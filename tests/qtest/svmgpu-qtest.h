@@ -170,6 +170,24 @@ static inline void sg_wait_reg(SgDev *g, uint32_t reg, uint32_t mask,
     }
 }
 
+/*
+ * An MSI-X vector left masked sets its PBA bit. The bottom half that sends
+ * it runs in the main loop, unordered with the engine's status writeback:
+ * poll for the bit rather than reading it once.
+ */
+static inline bool sg_msix_pending_eventually(SgDev *g, uint16_t vec)
+{
+    gint64 deadline = g_get_monotonic_time() + SG_TIMEOUT_US;
+
+    while (!qpci_msix_pending(g->dev, vec)) {
+        if (g_get_monotonic_time() > deadline) {
+            return false;
+        }
+        g_usleep(100);
+    }
+    return true;
+}
+
 /* Wait for the next fault record and consume it (moves FAULTQ_HEAD). */
 static inline void sg_next_fault(SgDev *g, uint8_t *rec)
 {
