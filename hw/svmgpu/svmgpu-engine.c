@@ -11,7 +11,9 @@
  * A command runs with the device lock dropped, except for short sections
  * (translation and TLB, completion). Reset bumps s->epoch and waits until
  * the engine leaves the command; the engine checks the epoch between steps,
- * so a reset never waits for more than one bounded step.
+ * so a reset never waits for more than one bounded step. A synchronous TLB
+ * invalidation likewise waits for the step using a translation to end
+ * (s->xlat_users, s->xlat_idle_seq).
  */
 
 #include "qemu/osdep.h"
@@ -32,6 +34,7 @@
 #define SVMGPU_EXEC_FAULT       0x100
 
 typedef struct SvmgpuCmd {
+    unsigned ring;
     uint32_t index;
     uint32_t epoch;
     uint8_t opcode;
@@ -59,6 +62,7 @@ typedef struct SvmgpuMapping {
     hwaddr len;
     bool is_sys;
     bool is_write;
+    bool translated;        /* counted in s->xlat_users */
     uint64_t vram_off;
 } SvmgpuMapping;
 
@@ -216,6 +220,16 @@ static int svmgpu_map_phys(SvmgpuState *s, uint8_t space, uint64_t addr,
     return SVMGPU_DESC_STATUS_OK;
 }
 
+/* A translated access is over: wake a TLB invalidation waiting for it. */
+static void svmgpu_xlat_put(SvmgpuState *s)
+{
+    QEMU_LOCK_GUARD(&s->lock);
+    if (--s->xlat_users == 0) {
+        s->xlat_idle_seq++;
+        qemu_cond_broadcast(&s->idle_cond);
+    }
+}
+
 /* Release a mapping of which @done bytes were accessed. */
 static void svmgpu_unmap(SvmgpuState *s, SvmgpuMapping *m, hwaddr done)
 {
@@ -223,6 +237,9 @@ static void svmgpu_unmap(SvmgpuState *s, SvmgpuMapping *m, hwaddr done)
         svmgpu_unmap_sys(s, m->ptr, m->len, m->is_write, done);
     } else if (m->is_write && done) {
         memory_region_set_dirty(&s->vram, m->vram_off, done);
+    }
+    if (m->translated) {
+        svmgpu_xlat_put(s);
     }
     m->ptr = NULL;
 }
@@ -242,9 +259,8 @@ void svmgpu_tlb_flush_locked(SvmgpuState *s)
     memset(s->tlb, 0, sizeof(s->tlb));
 }
 
-static void svmgpu_tlb_invalidate_locked(SvmgpuState *s, unsigned scope,
-                                         uint16_t ctx, uint64_t start,
-                                         uint64_t len)
+void svmgpu_tlb_invalidate_locked(SvmgpuState *s, unsigned scope,
+                                  uint16_t ctx, uint64_t start, uint64_t len)
 {
     uint64_t end = start + len < start ? UINT64_MAX : start + len;
 
@@ -415,17 +431,26 @@ static int svmgpu_map_operand(SvmgpuState *s, SvmgpuCmd *cmd, uint8_t space,
     }
     WITH_QEMU_LOCK_GUARD(&s->lock) {
         ret = svmgpu_translate_locked(s, cmd, addr, access, &pte, &shift);
+        if (ret == SVMGPU_DESC_STATUS_OK) {
+            s->xlat_users++;    /* until svmgpu_unmap() */
+        }
     }
     if (ret != SVMGPU_DESC_STATUS_OK) {
         return ret;
     }
     page_off = addr & ((1ull << shift) - 1);
     len = MIN(len, (1ull << shift) - page_off);
-    return svmgpu_map_phys(s, pte & SVMGPU_PTE_VRAM ? SVMGPU_SPACE_VRAM :
-                           SVMGPU_SPACE_SYS,
-                           (pte & SVMGPU_PTE_ADDR_MASK &
-                            ~((1ull << shift) - 1)) + page_off,
-                           len, is_write, m);
+    ret = svmgpu_map_phys(s, pte & SVMGPU_PTE_VRAM ? SVMGPU_SPACE_VRAM :
+                          SVMGPU_SPACE_SYS,
+                          (pte & SVMGPU_PTE_ADDR_MASK &
+                           ~((1ull << shift) - 1)) + page_off,
+                          len, is_write, m);
+    if (ret != SVMGPU_DESC_STATUS_OK) {
+        svmgpu_xlat_put(s);
+        return ret;
+    }
+    m->translated = true;
+    return ret;
 }
 
 /* === Commands === */
@@ -764,74 +789,84 @@ static void svmgpu_cmd_decode(SvmgpuCmd *cmd, const uint8_t *desc)
 
 /* === The engine thread === */
 
-static hwaddr svmgpu_desc_addr_locked(SvmgpuState *s, uint32_t index)
+static hwaddr svmgpu_desc_addr(SvmgpuRing *r, uint32_t index)
 {
-    return s->ring_base + (hwaddr)index * SVMGPU_DESC_SIZE;
+    return r->base + (hwaddr)index * SVMGPU_DESC_SIZE;
 }
 
-/* Write the parked fault's record if there is room; called locked. */
-static void svmgpu_record_fault_locked(SvmgpuState *s)
+static bool svmgpu_faultq_full_locked(SvmgpuState *s)
 {
+    return (s->faultq_tail + 1) % s->faultq_size == s->faultq_head;
+}
+
+/* Write the fault record of parked ring @n if there is room; locked. */
+static void svmgpu_record_fault_locked(SvmgpuState *s, unsigned n)
+{
+    SvmgpuRing *r = &s->rings[n];
     uint8_t rec[SVMGPU_FAULT_RECORD_SIZE] = { 0 };
     hwaddr at;
 
-    if ((s->faultq_tail + 1) % s->faultq_size == s->faultq_head) {
-        return;     /* full: overflow already flagged, wait for HEAD */
+    if (svmgpu_faultq_full_locked(s)) {
+        return;     /* overflow already flagged, wait for HEAD to move */
     }
-    stq_le_p(rec + SVMGPU_FREC_ADDR, s->fault_addr);
-    stl_le_p(rec + SVMGPU_FREC_ID, s->fault_id);
-    stw_le_p(rec + SVMGPU_FREC_CTX, s->fault_ctx);
-    rec[SVMGPU_FREC_ACCESS] = s->fault_access;
-    rec[SVMGPU_FREC_REASON] = s->fault_reason;
-    stl_le_p(rec + SVMGPU_FREC_RING_INDEX, s->ring_head);
+    stq_le_p(rec + SVMGPU_FREC_ADDR, r->fault_addr);
+    stl_le_p(rec + SVMGPU_FREC_ID, r->fault_id);
+    stw_le_p(rec + SVMGPU_FREC_CTX, r->fault_ctx);
+    rec[SVMGPU_FREC_ACCESS] = r->fault_access;
+    rec[SVMGPU_FREC_REASON] = r->fault_reason;
+    stl_le_p(rec + SVMGPU_FREC_RING_INDEX, r->head);
     stl_le_p(rec + SVMGPU_FREC_FLAGS,
-             s->fault_spurious ? SVMGPU_FAULT_FLAG_SPURIOUS : 0);
+             r->fault_spurious ? SVMGPU_FAULT_FLAG_SPURIOUS : 0);
+    rec[SVMGPU_FREC_RING] = n;
     at = s->faultq_base + (hwaddr)s->faultq_tail * SVMGPU_FAULT_RECORD_SIZE;
     if (!svmgpu_dma_sys(s, at, rec, sizeof(rec), true)) {
         qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: fault queue entry at 0x%"
                       HWADDR_PRIx " is not writable RAM\n", at);
         svmgpu_error_locked(s, SVMGPU_ERROR_FAULTQ_WRITE);
         /* Unreportable: the command completes with FAULT. */
-        s->fault_response = SVMGPU_FAULT_RESPONSE_CANCEL;
+        r->fault_response = SVMGPU_FAULT_RESPONSE_CANCEL;
         return;
     }
     s->faultq_tail = (s->faultq_tail + 1) % s->faultq_size;
-    s->fault_recorded = true;
+    r->fault_recorded = true;
     svmgpu_raise_locked(s, SVMGPU_VEC_FAULT);
 }
 
-/* Park the command at ring_head on the fault described in @cmd. */
-static void svmgpu_park_locked(SvmgpuState *s, SvmgpuCmd *cmd)
+/* Park ring @n's head command on the fault described in @cmd. */
+static void svmgpu_park_locked(SvmgpuState *s, unsigned n, SvmgpuCmd *cmd)
 {
-    s->parked = true;
-    s->fault_recorded = false;
-    s->fault_response = 0;
-    s->fault_id = s->next_fault_id;
+    SvmgpuRing *r = &s->rings[n];
+
+    r->parked = true;
+    r->fault_recorded = false;
+    r->fault_response = 0;
+    r->fault_id = s->next_fault_id;
     s->next_fault_id = (s->next_fault_id + 1) & SVMGPU_FAULT_RESPONSE_ID_MASK;
     if (!s->next_fault_id) {
         s->next_fault_id = 1;
     }
-    s->fault_addr = cmd->fault_addr;
-    s->fault_ctx = cmd->ctx;
-    s->fault_access = cmd->fault_access;
-    s->fault_reason = cmd->fault_reason;
-    s->fault_spurious = cmd->fault_spurious;
+    r->fault_addr = cmd->fault_addr;
+    r->fault_ctx = cmd->ctx;
+    r->fault_access = cmd->fault_access;
+    r->fault_reason = cmd->fault_reason;
+    r->fault_spurious = cmd->fault_spurious;
     s->stats.faults++;
-    trace_svmgpu_fault(s->fault_id, cmd->ctx, cmd->fault_addr,
+    trace_svmgpu_fault(r->fault_id, n, cmd->ctx, cmd->fault_addr,
                        cmd->fault_access, cmd->fault_reason);
-    if ((s->faultq_tail + 1) % s->faultq_size == s->faultq_head) {
+    if (svmgpu_faultq_full_locked(s)) {
         svmgpu_error_locked(s, SVMGPU_ERROR_FAULTQ_OVERFLOW);
     }
-    svmgpu_record_fault_locked(s);
+    svmgpu_record_fault_locked(s, n);
 }
 
 /* Write back RESULT and STATUS of a finished command, advance HEAD. */
 static void svmgpu_complete_locked(SvmgpuState *s, SvmgpuCmd *cmd, int status)
 {
-    hwaddr at = svmgpu_desc_addr_locked(s, cmd->index);
+    SvmgpuRing *r = &s->rings[cmd->ring];
+    hwaddr at = svmgpu_desc_addr(r, cmd->index);
     uint8_t buf[4];
 
-    trace_svmgpu_cmd_done(cmd->index, status);
+    trace_svmgpu_cmd_done(cmd->ring, cmd->index, status);
     if (cmd->opcode == SVMGPU_OP_ATOMIC && status == SVMGPU_DESC_STATUS_OK) {
         uint8_t res[8];
 
@@ -845,49 +880,52 @@ static void svmgpu_complete_locked(SvmgpuState *s, SvmgpuCmd *cmd, int status)
         svmgpu_error_locked(s, SVMGPU_ERROR_STATUS_WRITE);
     }
     s->stats.commands++;
-    s->parked = false;
-    s->ring_head = (s->ring_head + 1) % s->ring_size;
+    r->parked = false;
+    r->head = (r->head + 1) % r->size;
 }
 
-static bool svmgpu_engine_runnable_locked(SvmgpuState *s)
+static bool svmgpu_ring_runnable_locked(SvmgpuState *s, SvmgpuRing *r)
 {
-    if (s->inject.hang || !s->ring_enabled) {
+    if (!r->enabled) {
         return false;
     }
-    if (s->parked) {
-        return s->fault_response != 0;
+    if (r->parked) {
+        return r->fault_response != 0;
     }
-    return s->ring_head != s->ring_tail;
+    return r->head != r->tail;
 }
 
-/* Fetch and run the command at ring_head; called locked, returns locked. */
-static void svmgpu_engine_step_locked(SvmgpuState *s)
+/* Fetch and run the command at ring @n's head; called locked. */
+static void svmgpu_engine_step_locked(SvmgpuState *s, unsigned n)
 {
+    SvmgpuRing *r = &s->rings[n];
     uint8_t desc[SVMGPU_DESC_SIZE];
     SvmgpuCmd cmd = {
-        .index = s->ring_head,
+        .ring = n,
+        .index = r->head,
         .epoch = s->epoch,
     };
-    hwaddr at = svmgpu_desc_addr_locked(s, cmd.index);
+    hwaddr at = svmgpu_desc_addr(r, cmd.index);
     int status;
 
-    if (s->parked && s->fault_response == SVMGPU_FAULT_RESPONSE_CANCEL) {
+    if (r->parked && r->fault_response == SVMGPU_FAULT_RESPONSE_CANCEL) {
         cmd.opcode = SVMGPU_OP_NOP;     /* no RESULT for a cancelled op */
         svmgpu_complete_locked(s, &cmd, SVMGPU_DESC_STATUS_FAULT);
         return;
     }
-    s->parked = false;          /* a REPLAY, or a fresh command */
+    r->parked = false;          /* a REPLAY, or a fresh command */
 
     if (!svmgpu_dma_sys(s, at, desc, sizeof(desc), false)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring[%u] at 0x%" HWADDR_PRIx
-                      " is not readable RAM: ring stopped\n", cmd.index, at);
-        s->ring_enabled = false;
-        s->ring_stopped = true;
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring %u[%u] at 0x%"
+                      HWADDR_PRIx " is not readable RAM: ring stopped\n",
+                      n, cmd.index, at);
+        r->enabled = false;
+        r->stopped = true;
         svmgpu_error_locked(s, SVMGPU_ERROR_RING_FETCH);
         return;
     }
     svmgpu_cmd_decode(&cmd, desc);
-    trace_svmgpu_cmd(cmd.index, cmd.opcode, cmd.flags, cmd.ctx);
+    trace_svmgpu_cmd(n, cmd.index, cmd.opcode, cmd.flags, cmd.ctx);
 
     s->engine_active = true;
     qemu_mutex_unlock(&s->lock);
@@ -896,7 +934,7 @@ static void svmgpu_engine_step_locked(SvmgpuState *s)
     s->engine_active = false;
     qemu_cond_broadcast(&s->idle_cond);
 
-    if (cmd.epoch != s->epoch || !s->ring_enabled) {
+    if (cmd.epoch != s->epoch || !r->enabled) {
         return;     /* reset or disabled meanwhile: forget the command */
     }
     if (status != SVMGPU_EXEC_FAULT) {
@@ -904,7 +942,20 @@ static void svmgpu_engine_step_locked(SvmgpuState *s)
     } else if (!s->faultq_enabled) {
         svmgpu_complete_locked(s, &cmd, SVMGPU_DESC_STATUS_FAULT);
     } else {
-        svmgpu_park_locked(s, &cmd);
+        svmgpu_park_locked(s, n, &cmd);
+    }
+}
+
+/* Record the faults of parked rings that have none recorded yet. */
+static void svmgpu_record_pending_faults_locked(SvmgpuState *s)
+{
+    for (unsigned n = 0; n < SVMGPU_NUM_RINGS; n++) {
+        SvmgpuRing *r = &s->rings[n];
+
+        if (r->parked && !r->fault_recorded && !r->fault_response &&
+            s->faultq_enabled) {
+            svmgpu_record_fault_locked(s, n);
+        }
     }
 }
 
@@ -915,15 +966,26 @@ void *svmgpu_engine_thread(void *opaque)
     rcu_register_thread();
     qemu_mutex_lock(&s->lock);
     while (!s->stopping) {
-        if (s->parked && !s->fault_recorded && !s->fault_response &&
-            s->faultq_enabled && !s->inject.hang) {
-            svmgpu_record_fault_locked(s);
+        int runnable = -1;
+
+        if (!s->inject.hang) {
+            svmgpu_record_pending_faults_locked(s);
+            /* Round robin: one command per ring in turn. */
+            for (unsigned i = 0; i < SVMGPU_NUM_RINGS; i++) {
+                unsigned n = (s->next_ring + i) % SVMGPU_NUM_RINGS;
+
+                if (svmgpu_ring_runnable_locked(s, &s->rings[n])) {
+                    runnable = n;
+                    break;
+                }
+            }
         }
-        if (!svmgpu_engine_runnable_locked(s)) {
+        if (runnable < 0) {
             qemu_cond_wait(&s->work_cond, &s->lock);
             continue;
         }
-        svmgpu_engine_step_locked(s);
+        s->next_ring = (runnable + 1) % SVMGPU_NUM_RINGS;
+        svmgpu_engine_step_locked(s, runnable);
     }
     qemu_mutex_unlock(&s->lock);
     rcu_unregister_thread();

@@ -92,14 +92,18 @@ static uint32_t svmgpu_status_locked(SvmgpuState *s)
 {
     uint32_t st = 0;
 
-    if (s->ring_enabled && s->ring_head != s->ring_tail) {
-        st |= SVMGPU_STATUS_ENGINE_BUSY;
-    }
-    if (s->parked) {
-        st |= SVMGPU_STATUS_FAULT_PENDING;
-    }
-    if (s->ring_stopped) {
-        st |= SVMGPU_STATUS_RING_STOPPED;
+    for (unsigned n = 0; n < SVMGPU_NUM_RINGS; n++) {
+        SvmgpuRing *r = &s->rings[n];
+
+        if (r->enabled && r->head != r->tail) {
+            st |= SVMGPU_STATUS_ENGINE_BUSY;
+        }
+        if (r->parked) {
+            st |= SVMGPU_STATUS_FAULT_PENDING;
+        }
+        if (r->stopped) {
+            st |= SVMGPU_STATUS_RING_STOPPED;
+        }
     }
     if (s->inject.hang) {
         st |= SVMGPU_STATUS_HUNG;
@@ -206,6 +210,31 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = s->debug_window ? svmgpu_dbg_read_locked(s, addr) : 0;
         goto out;
     }
+    if (addr >= SVMGPU_REG_RING_BASE_LO(0) &&
+        addr < SVMGPU_REG_RING_BASE_LO(SVMGPU_NUM_RINGS)) {
+        unsigned n = (addr - SVMGPU_REG_RING_BASE_LO(0)) / 0x20;
+        SvmgpuRing *r = &s->rings[n];
+
+        if (addr == SVMGPU_REG_RING_BASE_LO(n)) {
+            val = (uint32_t)r->base;
+        } else if (addr == SVMGPU_REG_RING_BASE_HI(n)) {
+            val = r->base >> 32;
+        } else if (addr == SVMGPU_REG_RING_SIZE(n)) {
+            val = r->size;
+        } else if (addr == SVMGPU_REG_RING_HEAD(n)) {
+            val = r->head;
+        } else if (addr == SVMGPU_REG_RING_TAIL(n)) {
+            val = r->tail;
+        } else if (addr == SVMGPU_REG_RING_CONTROL(n)) {
+            val = (r->enabled ? SVMGPU_RING_CONTROL_ENABLE : 0) |
+                  (r->parked ? SVMGPU_RING_CONTROL_PARKED : 0) |
+                  (r->stopped ? SVMGPU_RING_CONTROL_STOPPED : 0);
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR, "%s: read of undefined register 0x%"
+                          HWADDR_PRIx "\n", __func__, addr);
+        }
+        goto out;
+    }
 
     switch (addr) {
     case SVMGPU_REG_ID:
@@ -247,24 +276,6 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     case SVMGPU_REG_FENCE_SEQNO_HI:
         val = s->fence_seqno >> 32;
         break;
-    case SVMGPU_REG_RING_BASE_LO:
-        val = (uint32_t)s->ring_base;
-        break;
-    case SVMGPU_REG_RING_BASE_HI:
-        val = s->ring_base >> 32;
-        break;
-    case SVMGPU_REG_RING_SIZE:
-        val = s->ring_size;
-        break;
-    case SVMGPU_REG_RING_HEAD:
-        val = s->ring_head;
-        break;
-    case SVMGPU_REG_RING_TAIL:
-        val = s->ring_tail;
-        break;
-    case SVMGPU_REG_RING_CONTROL:
-        val = s->ring_enabled ? SVMGPU_RING_CONTROL_ENABLE : 0;
-        break;
     case SVMGPU_REG_FAULTQ_BASE_LO:
         val = (uint32_t)s->faultq_base;
         break;
@@ -282,6 +293,24 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         break;
     case SVMGPU_REG_FAULTQ_CONTROL:
         val = s->faultq_enabled ? SVMGPU_FAULTQ_CONTROL_ENABLE : 0;
+        break;
+    case SVMGPU_REG_TLB_INV_CTX:
+        val = s->tlb_inv_ctx;
+        break;
+    case SVMGPU_REG_TLB_INV_START_LO:
+        val = (uint32_t)s->tlb_inv_start;
+        break;
+    case SVMGPU_REG_TLB_INV_START_HI:
+        val = s->tlb_inv_start >> 32;
+        break;
+    case SVMGPU_REG_TLB_INV_LEN_LO:
+        val = (uint32_t)s->tlb_inv_len;
+        break;
+    case SVMGPU_REG_TLB_INV_LEN_HI:
+        val = s->tlb_inv_len >> 32;
+        break;
+    case SVMGPU_REG_TLB_INV_CONTROL:
+        val = 0;    /* an invalidation is complete when its write returns */
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -301,24 +330,89 @@ static bool svmgpu_queue_config_ok(uint64_t base, uint32_t size,
            size <= SVMGPU_RING_SIZE_MAX && is_power_of_2(size);
 }
 
-static void svmgpu_ring_control_locked(SvmgpuState *s, uint32_t val)
+static void svmgpu_ring_control_locked(SvmgpuState *s, unsigned n,
+                                       uint32_t val)
 {
+    SvmgpuRing *r = &s->rings[n];
     bool enable = val & SVMGPU_RING_CONTROL_ENABLE;
 
-    if (enable == s->ring_enabled) {
+    if (enable == r->enabled) {
         return;
     }
-    if (enable && !svmgpu_queue_config_ok(s->ring_base, s->ring_size,
+    if (enable && !svmgpu_queue_config_ok(r->base, r->size,
                                           SVMGPU_DESC_SIZE)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring enabled with base 0x%"
-                      PRIx64 " size %u\n", s->ring_base, s->ring_size);
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring %u enabled with base 0x%"
+                      PRIx64 " size %u\n", n, r->base, r->size);
         svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
         return;
     }
-    s->ring_enabled = enable;
-    s->ring_stopped = false;
-    s->ring_head = s->ring_tail = 0;
-    s->parked = false;
+    r->enabled = enable;
+    r->stopped = false;
+    r->head = r->tail = 0;
+    r->parked = false;
+}
+
+static void svmgpu_ring_write_locked(SvmgpuState *s, hwaddr addr,
+                                     uint32_t val)
+{
+    unsigned n = (addr - SVMGPU_REG_RING_BASE_LO(0)) / 0x20;
+    SvmgpuRing *r = &s->rings[n];
+
+    if (addr == SVMGPU_REG_RING_BASE_LO(n) ||
+        addr == SVMGPU_REG_RING_BASE_HI(n) ||
+        addr == SVMGPU_REG_RING_SIZE(n)) {
+        if (r->enabled) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring %u register 0x%"
+                          HWADDR_PRIx " written while enabled\n", n, addr);
+        } else if (addr == SVMGPU_REG_RING_SIZE(n)) {
+            r->size = val;
+        } else {
+            r->base = deposit64(r->base,
+                                addr == SVMGPU_REG_RING_BASE_HI(n) ? 32 : 0,
+                                32, val);
+        }
+    } else if (addr == SVMGPU_REG_RING_TAIL(n)) {
+        if (!r->enabled || val >= r->size) {
+            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: ring %u TAIL %u with the "
+                          "ring %s, size %u\n", n, val,
+                          r->enabled ? "enabled" : "disabled", r->size);
+            svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
+            return;
+        }
+        r->tail = val;
+    } else if (addr == SVMGPU_REG_RING_CONTROL(n)) {
+        svmgpu_ring_control_locked(s, n, val);
+    } else {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: write 0x%x to %s register 0x%"
+                      HWADDR_PRIx "\n", val,
+                      addr == SVMGPU_REG_RING_HEAD(n) ? "read-only" :
+                      "undefined", addr);
+        return;
+    }
+    qemu_cond_signal(&s->work_cond);
+}
+
+/*
+ * Invalidate as TLB_INV_* say, then wait until no engine access still uses
+ * a translation taken before: the step in flight ends within a bounded
+ * time, and the engine never takes the BQL we hold.
+ */
+static void svmgpu_tlb_inv_sync_locked(SvmgpuState *s, uint32_t scope)
+{
+    uint64_t seq = s->xlat_idle_seq;
+
+    if (scope > SVMGPU_TLB_INV_RANGE ||
+        (scope != SVMGPU_TLB_INV_ALL && s->tlb_inv_ctx >= s->num_contexts)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: TLB_INV scope %u ctx %u\n",
+                      scope, s->tlb_inv_ctx);
+        svmgpu_error_locked(s, SVMGPU_ERROR_TLB_INV);
+        return;
+    }
+    svmgpu_tlb_invalidate_locked(s, scope, s->tlb_inv_ctx, s->tlb_inv_start,
+                                 s->tlb_inv_len);
+    while (s->xlat_users && s->xlat_idle_seq == seq) {
+        qemu_cond_wait(&s->idle_cond, &s->lock);
+    }
 }
 
 static void svmgpu_faultq_control_locked(SvmgpuState *s, uint32_t val)
@@ -339,8 +433,12 @@ static void svmgpu_faultq_control_locked(SvmgpuState *s, uint32_t val)
     s->faultq_enabled = enable;
     s->faultq_head = s->faultq_tail = 0;
     /* A parked fault that can no longer be reported completes as FAULT. */
-    if (!enable && s->parked && !s->fault_recorded) {
-        s->fault_response = SVMGPU_FAULT_RESPONSE_CANCEL;
+    for (unsigned n = 0; !enable && n < SVMGPU_NUM_RINGS; n++) {
+        SvmgpuRing *r = &s->rings[n];
+
+        if (r->parked && !r->fault_recorded) {
+            r->fault_response = SVMGPU_FAULT_RESPONSE_CANCEL;
+        }
     }
 }
 
@@ -351,15 +449,19 @@ static void svmgpu_fault_response_locked(SvmgpuState *s, uint32_t val)
                              SVMGPU_FAULT_RESPONSE_CANCEL);
 
     trace_svmgpu_fault_response(id, action);
-    if (!s->parked || !s->fault_recorded || s->fault_response ||
-        id != s->fault_id || (action != SVMGPU_FAULT_RESPONSE_REPLAY &&
-                              action != SVMGPU_FAULT_RESPONSE_CANCEL)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: fault response 0x%x does not "
-                      "answer a pending fault\n", val);
-        svmgpu_error_locked(s, SVMGPU_ERROR_BAD_RESPONSE);
-        return;
+    for (unsigned n = 0; n < SVMGPU_NUM_RINGS; n++) {
+        SvmgpuRing *r = &s->rings[n];
+
+        if (r->parked && r->fault_recorded && !r->fault_response &&
+            id == r->fault_id && (action == SVMGPU_FAULT_RESPONSE_REPLAY ||
+                                  action == SVMGPU_FAULT_RESPONSE_CANCEL)) {
+            r->fault_response = action;
+            return;
+        }
     }
-    s->fault_response = action;
+    qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: fault response 0x%x does not "
+                  "answer a pending fault\n", val);
+    svmgpu_error_locked(s, SVMGPU_ERROR_BAD_RESPONSE);
 }
 
 /* Set a base register half; refused while its queue is enabled. */
@@ -397,6 +499,11 @@ static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         qemu_cond_signal(&s->work_cond);   /* e.g. a hang was lifted */
         return;
     }
+    if (addr >= SVMGPU_REG_RING_BASE_LO(0) &&
+        addr < SVMGPU_REG_RING_BASE_LO(SVMGPU_NUM_RINGS)) {
+        svmgpu_ring_write_locked(s, addr, val);
+        return;
+    }
 
     switch (addr) {
     case SVMGPU_REG_SCRATCH:
@@ -407,35 +514,6 @@ static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
         break;
     case SVMGPU_REG_ERROR:
         s->error &= ~val;
-        break;
-    case SVMGPU_REG_RING_BASE_LO:
-    case SVMGPU_REG_RING_BASE_HI:
-        svmgpu_set_base_locked(&s->ring_base, s->ring_enabled,
-                               addr == SVMGPU_REG_RING_BASE_HI, val, addr);
-        break;
-    case SVMGPU_REG_RING_SIZE:
-        if (s->ring_enabled) {
-            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: RING_SIZE written while "
-                          "the ring is enabled\n");
-            break;
-        }
-        s->ring_size = val;
-        break;
-    case SVMGPU_REG_RING_TAIL:
-        if (!s->ring_enabled || val >= s->ring_size) {
-            qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: RING_TAIL %" PRIu64
-                          " with the ring %s, size %u\n", val,
-                          s->ring_enabled ? "enabled" : "disabled",
-                          s->ring_size);
-            svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
-            break;
-        }
-        s->ring_tail = val;
-        qemu_cond_signal(&s->work_cond);
-        break;
-    case SVMGPU_REG_RING_CONTROL:
-        svmgpu_ring_control_locked(s, val);
-        qemu_cond_signal(&s->work_cond);
         break;
     case SVMGPU_REG_FAULTQ_BASE_LO:
     case SVMGPU_REG_FAULTQ_BASE_HI:
@@ -466,6 +544,24 @@ static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     case SVMGPU_REG_FAULT_RESPONSE:
         svmgpu_fault_response_locked(s, val);
         qemu_cond_signal(&s->work_cond);
+        break;
+    case SVMGPU_REG_TLB_INV_CTX:
+        s->tlb_inv_ctx = val;
+        break;
+    case SVMGPU_REG_TLB_INV_START_LO:
+    case SVMGPU_REG_TLB_INV_START_HI:
+        s->tlb_inv_start = deposit64(s->tlb_inv_start,
+                                     addr == SVMGPU_REG_TLB_INV_START_HI ?
+                                     32 : 0, 32, val);
+        break;
+    case SVMGPU_REG_TLB_INV_LEN_LO:
+    case SVMGPU_REG_TLB_INV_LEN_HI:
+        s->tlb_inv_len = deposit64(s->tlb_inv_len,
+                                   addr == SVMGPU_REG_TLB_INV_LEN_HI ? 32 : 0,
+                                   32, val);
+        break;
+    case SVMGPU_REG_TLB_INV_CONTROL:
+        svmgpu_tlb_inv_sync_locked(s, val);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR,
@@ -693,19 +789,16 @@ static void svmgpu_clear_state_locked(SvmgpuState *s)
     s->error = 0;
     s->fence_seqno = 0;
     memset(s->irq_pending, 0, sizeof(s->irq_pending));
-    s->ring_base = 0;
-    s->ring_size = 0;
-    s->ring_head = s->ring_tail = 0;
-    s->ring_enabled = false;
-    s->ring_stopped = false;
+    memset(s->rings, 0, sizeof(s->rings));
+    s->next_ring = 0;
     s->faultq_base = 0;
     s->faultq_size = 0;
     s->faultq_head = s->faultq_tail = 0;
     s->faultq_enabled = false;
-    s->parked = false;
-    s->fault_recorded = false;
-    s->fault_response = 0;
     s->next_fault_id = 1;
+    s->tlb_inv_ctx = 0;
+    s->tlb_inv_start = 0;
+    s->tlb_inv_len = 0;
     memset(s->ctx_root, 0, sizeof(s->ctx_root));
     svmgpu_tlb_flush_locked(s);
     s->inject.hang = false;

@@ -44,6 +44,26 @@ typedef struct SvmgpuInject {
     uint64_t poison_len;
 } SvmgpuInject;
 
+/* One command ring and the fault its head command may be parked on. */
+typedef struct SvmgpuRing {
+    uint64_t base;
+    uint32_t size;
+    uint32_t head;
+    uint32_t tail;
+    bool enabled;
+    bool stopped;                   /* a descriptor could not be fetched */
+
+    bool parked;                    /* the command at head waits on a fault */
+    bool fault_recorded;            /* its record is in the fault queue */
+    uint32_t fault_response;        /* SVMGPU_FAULT_RESPONSE_* or 0 */
+    uint32_t fault_id;
+    uint64_t fault_addr;
+    uint16_t fault_ctx;
+    uint8_t fault_access;
+    uint8_t fault_reason;
+    bool fault_spurious;
+} SvmgpuRing;
+
 typedef struct SvmgpuStats {
     uint64_t commands;
     uint64_t faults;
@@ -72,7 +92,7 @@ struct SvmgpuState {
 
     QemuMutex lock;
     QemuCond work_cond;             /* engine: something may be runnable */
-    QemuCond idle_cond;             /* reset: the engine left a command */
+    QemuCond idle_cond;             /* the engine left a command or step */
 
     /* guarded by lock */
     bool stopping;                  /* unrealize: the thread must exit */
@@ -84,30 +104,28 @@ struct SvmgpuState {
     uint64_t fence_seqno;
     uint32_t irq_pending[SVMGPU_NUM_VECTORS];   /* for the bottom half */
 
-    uint64_t ring_base;
-    uint32_t ring_size;
-    uint32_t ring_head;
-    uint32_t ring_tail;
-    bool ring_enabled;
-    bool ring_stopped;
+    SvmgpuRing rings[SVMGPU_NUM_RINGS];
+    unsigned next_ring;             /* round-robin position */
 
     uint64_t faultq_base;
     uint32_t faultq_size;
     uint32_t faultq_head;
     uint32_t faultq_tail;
     bool faultq_enabled;
-
-    /* the command at ring_head parked on a fault */
-    bool parked;
-    bool fault_recorded;            /* its record is in the queue */
-    uint32_t fault_response;        /* SVMGPU_FAULT_RESPONSE_* or 0 */
-    uint32_t fault_id;
     uint32_t next_fault_id;
-    uint64_t fault_addr;
-    uint16_t fault_ctx;
-    uint8_t fault_access;
-    uint8_t fault_reason;
-    bool fault_spurious;
+
+    /*
+     * Mappings obtained through a translation and still in use by the
+     * engine, and a count of the times that number fell to 0: a
+     * synchronous TLB invalidation waits for the next such fall.
+     */
+    uint32_t xlat_users;
+    uint64_t xlat_idle_seq;
+
+    /* TLB_INV_* registers */
+    uint32_t tlb_inv_ctx;
+    uint64_t tlb_inv_start;
+    uint64_t tlb_inv_len;
 
     uint64_t ctx_root[SVMGPU_CONTEXTS_MAX];
     SvmgpuTlbEntry tlb[SVMGPU_TLB_ENTRIES];
@@ -124,6 +142,8 @@ void svmgpu_error_locked(SvmgpuState *s, uint32_t error_bits);
 /* svmgpu-engine.c */
 void *svmgpu_engine_thread(void *opaque);
 void svmgpu_tlb_flush_locked(SvmgpuState *s);
+void svmgpu_tlb_invalidate_locked(SvmgpuState *s, unsigned scope,
+                                  uint16_t ctx, uint64_t start, uint64_t len);
 bool svmgpu_inject_roll_locked(SvmgpuState *s, uint32_t ppm);
 
 #endif /* HW_SVMGPU_SVMGPU_H */

@@ -108,23 +108,31 @@
 #define SVMGPU_ERROR_FAULTQ_WRITE       SVMGPU_BIT(3)   /* record unwritable */
 #define SVMGPU_ERROR_STATUS_WRITE       SVMGPU_BIT(4)   /* writeback failed */
 #define SVMGPU_ERROR_BAD_RESPONSE       SVMGPU_BIT(5)   /* stale fault reply */
+#define SVMGPU_ERROR_TLB_INV            SVMGPU_BIT(6)   /* bad TLB_INV_* */
 
 /*
- * Command ring: SVMGPU_REG_RING_SIZE descriptors of SVMGPU_DESC_SIZE bytes
- * at RING_BASE (system memory, aligned to the descriptor size). The driver
- * fills descriptors and moves TAIL (the doorbell); the device executes them
- * in order, writes back each descriptor's status, and moves HEAD. Both are
- * indices in [0, RING_SIZE). Base and size may only change while the ring
- * is disabled.
+ * Command rings: SVMGPU_NUM_RINGS independent rings. Ring n has
+ * SVMGPU_REG_RING_SIZE(n) descriptors of SVMGPU_DESC_SIZE bytes at
+ * RING_BASE(n) (system memory, aligned to the descriptor size). The driver
+ * fills descriptors and moves TAIL (the doorbell); the device executes each
+ * ring's descriptors in order, writes back each descriptor's status, and
+ * moves HEAD. Both are indices in [0, RING_SIZE). The engine serves the
+ * runnable rings in turn, one command at a time; a fault parks only the
+ * ring it happened on. Base and size may only change while the ring is
+ * disabled. RING_CONTROL reads back ENABLE and the ring's PARKED and
+ * STOPPED state.
  */
-#define SVMGPU_REG_RING_BASE_LO         0x0080
-#define SVMGPU_REG_RING_BASE_HI         0x0084
-#define SVMGPU_REG_RING_SIZE            0x0088  /* power of two, 2..65536 */
-#define SVMGPU_REG_RING_HEAD            0x008c  /* RO */
-#define SVMGPU_REG_RING_TAIL            0x0090  /* doorbell */
-#define SVMGPU_REG_RING_CONTROL         0x0094
+#define SVMGPU_NUM_RINGS                4
+#define SVMGPU_REG_RING_BASE_LO(n)      (0x0080 + 0x20 * (n))
+#define SVMGPU_REG_RING_BASE_HI(n)      (0x0084 + 0x20 * (n))
+#define SVMGPU_REG_RING_SIZE(n)         (0x0088 + 0x20 * (n))   /* 2^k */
+#define SVMGPU_REG_RING_HEAD(n)         (0x008c + 0x20 * (n))   /* RO */
+#define SVMGPU_REG_RING_TAIL(n)         (0x0090 + 0x20 * (n))   /* doorbell */
+#define SVMGPU_REG_RING_CONTROL(n)      (0x0094 + 0x20 * (n))
 #define SVMGPU_RING_SIZE_MAX            65536
 #define SVMGPU_RING_CONTROL_ENABLE      SVMGPU_BIT(0)
+#define SVMGPU_RING_CONTROL_PARKED      SVMGPU_BIT(1)   /* RO: on a fault */
+#define SVMGPU_RING_CONTROL_STOPPED     SVMGPU_BIT(2)   /* RO: fetch error */
 
 /*
  * Fault queue: FAULTQ_SIZE records of SVMGPU_FAULT_RECORD_SIZE bytes at
@@ -133,12 +141,12 @@
  * recorded: SVMGPU_ERROR_FAULTQ_OVERFLOW is raised and the command stays
  * parked; the device records it once the driver makes room.
  */
-#define SVMGPU_REG_FAULTQ_BASE_LO       0x00a0
-#define SVMGPU_REG_FAULTQ_BASE_HI       0x00a4
-#define SVMGPU_REG_FAULTQ_SIZE          0x00a8  /* power of two, 2..65536 */
-#define SVMGPU_REG_FAULTQ_HEAD          0x00ac  /* driver: consumed */
-#define SVMGPU_REG_FAULTQ_TAIL          0x00b0  /* RO: produced */
-#define SVMGPU_REG_FAULTQ_CONTROL       0x00b4
+#define SVMGPU_REG_FAULTQ_BASE_LO       0x0100
+#define SVMGPU_REG_FAULTQ_BASE_HI       0x0104
+#define SVMGPU_REG_FAULTQ_SIZE          0x0108  /* power of two, 2..65536 */
+#define SVMGPU_REG_FAULTQ_HEAD          0x010c  /* driver: consumed */
+#define SVMGPU_REG_FAULTQ_TAIL          0x0110  /* RO: produced */
+#define SVMGPU_REG_FAULTQ_CONTROL       0x0114
 #define SVMGPU_FAULTQ_CONTROL_ENABLE    SVMGPU_BIT(0)
 
 /*
@@ -148,10 +156,25 @@
  * SVMGPU_DESC_STATUS_FAULT. A response naming another id is ignored and
  * flagged with SVMGPU_ERROR_BAD_RESPONSE.
  */
-#define SVMGPU_REG_FAULT_RESPONSE       0x00b8
+#define SVMGPU_REG_FAULT_RESPONSE       0x0118
 #define SVMGPU_FAULT_RESPONSE_ID_MASK   0x3fffffffu
 #define SVMGPU_FAULT_RESPONSE_REPLAY    SVMGPU_BIT(30)
 #define SVMGPU_FAULT_RESPONSE_CANCEL    SVMGPU_BIT(31)
+
+/*
+ * Synchronous TLB invalidation: set CTX, START and LEN (for the scopes that
+ * use them), then write the scope (SVMGPU_TLB_INV_*) to TLB_INV_CONTROL.
+ * When that write completes, the entries are gone and no engine access
+ * still uses one of them: an access in flight has finished. This is what an
+ * MMU-notifier callback needs, and it does not queue behind a parked ring.
+ * A bad scope or context is ignored and flagged with ERROR.TLB_INV.
+ */
+#define SVMGPU_REG_TLB_INV_CTX          0x0120
+#define SVMGPU_REG_TLB_INV_START_LO     0x0124
+#define SVMGPU_REG_TLB_INV_START_HI     0x0128
+#define SVMGPU_REG_TLB_INV_LEN_LO       0x012c
+#define SVMGPU_REG_TLB_INV_LEN_HI       0x0130
+#define SVMGPU_REG_TLB_INV_CONTROL      0x0134  /* WO: scope */
 
 /*
  * Device MMU: the root table of context n is at CTX_ROOT_LO/HI + 8 * n.
@@ -282,7 +305,8 @@
 #define SVMGPU_FREC_REASON              15  /* u8: SVMGPU_FAULT_* */
 #define SVMGPU_FREC_RING_INDEX          16  /* u32: the parked descriptor */
 #define SVMGPU_FREC_FLAGS               20  /* u32: SVMGPU_FAULT_FLAG_* */
-#define SVMGPU_FREC_RESERVED            24  /* u64: zero */
+#define SVMGPU_FREC_RING                24  /* u8: the parked ring */
+#define SVMGPU_FREC_RESERVED            25  /* 7 bytes: zero */
 
 #define SVMGPU_ACCESS_READ              1
 #define SVMGPU_ACCESS_WRITE             2

@@ -36,7 +36,7 @@ static void test_copy_sys_vram_sys(void)
 
     qtest_memread(g.qts, SG_DATA + 0x100000, out, len);
     g_assert_cmpmem(out, len, in, len);
-    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD), ==, 2);
+    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), ==, 2);
     g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 2);
     sg_stop(&g);
 }
@@ -893,7 +893,10 @@ static void check_record(const uint8_t *rec, uint64_t addr, uint32_t id,
     g_assert_cmpuint(rec[SVMGPU_FREC_REASON], ==, reason);
     g_assert_cmpuint(ld32(rec + SVMGPU_FREC_RING_INDEX), ==, slot);
     g_assert_cmphex(ld32(rec + SVMGPU_FREC_FLAGS), ==, 0);
-    g_assert_cmphex(ldq_le_p(rec + SVMGPU_FREC_RESERVED), ==, 0);
+    g_assert_cmpuint(rec[SVMGPU_FREC_RING], ==, 0);
+    for (int i = SVMGPU_FREC_RESERVED; i < SVMGPU_FAULT_RECORD_SIZE; i++) {
+        g_assert_cmphex(rec[i], ==, 0);
+    }
 }
 
 static void test_faults(void)
@@ -926,7 +929,7 @@ static void test_faults(void)
                     SVMGPU_INT_FAULT);
     sg_wr(&g, SVMGPU_REG_INT_STATUS, SVMGPU_INT_FAULT);
     g_usleep(SG_QUIET_US);
-    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD), ==, slot);
+    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), ==, slot);
     g_assert_cmpuint(sg_status(&g, slot), ==, SVMGPU_DESC_STATUS_PENDING);
     g_assert_cmpuint(sg_status(&g, next), ==, SVMGPU_DESC_STATUS_PENDING);
 
@@ -1009,7 +1012,7 @@ static void check_bad_response(SgDev *g, uint32_t slot, bool still_parked)
         g_usleep(SG_QUIET_US);
         g_assert_true(parked(g));
         g_assert_cmpuint(sg_status(g, slot), ==, SVMGPU_DESC_STATUS_PENDING);
-        g_assert_cmpuint(sg_rd(g, SVMGPU_REG_RING_HEAD), ==, slot);
+        g_assert_cmpuint(sg_rd(g, SVMGPU_REG_RING_HEAD(0)), ==, slot);
         /* and no new fault was recorded */
         g_assert_cmpuint(sg_rd(g, SVMGPU_REG_FAULTQ_TAIL), ==, g->fq_head);
     }
@@ -1097,7 +1100,7 @@ static void test_faultq_overflow(void)
     g_assert_cmphex(qtest_readq(g.qts, SG_FAULTQ_ADDR +
                                 SVMGPU_FAULT_RECORD_SIZE), ==, 0);
     g_assert_cmpuint(sg_status(&g, slot), ==, SVMGPU_DESC_STATUS_PENDING);
-    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD), ==, slot);
+    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), ==, slot);
 
     /* consume: the second record appears, at slot 1 */
     sg_wr(&g, SVMGPU_REG_FAULTQ_HEAD, 1);
@@ -1183,6 +1186,180 @@ static void test_counters(void)
     sg_stop(&g);
 }
 
+/* === rings and synchronous invalidation === */
+
+#define RING1_ADDR  (SG_RING_ADDR + 0x10000)
+
+/* Submit @d on ring 1 (set up by the caller) at slot @slot. */
+static void ring1_submit(SgDev *g, const uint8_t *d, uint32_t slot)
+{
+    uint8_t copy[SVMGPU_DESC_SIZE];
+
+    memcpy(copy, d, sizeof(copy));
+    stl_le_p(copy + SVMGPU_DESC_STATUS, SVMGPU_DESC_STATUS_PENDING);
+    qtest_memwrite(g->qts, RING1_ADDR + slot * SVMGPU_DESC_SIZE, copy,
+                   sizeof(copy));
+    sg_wr(g, SVMGPU_REG_RING_TAIL(1), (slot + 1) % 8);
+}
+
+static uint32_t ring1_wait(SgDev *g, uint32_t slot)
+{
+    uint64_t at = RING1_ADDR + slot * SVMGPU_DESC_SIZE + SVMGPU_DESC_STATUS;
+    gint64 deadline = g_get_monotonic_time() + SG_TIMEOUT_US;
+    uint32_t st;
+
+    while (!(st = qtest_readl(g->qts, at))) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(100);
+    }
+    return st;
+}
+
+/* A fault parks only its ring: the others keep running. */
+static void test_rings_independent(void)
+{
+    uint8_t rd[SVMGPU_DESC_SIZE], wr[SVMGPU_DESC_SIZE];
+    uint8_t rec0[SVMGPU_FAULT_RECORD_SIZE], rec1[SVMGPU_FAULT_RECORD_SIZE];
+    uint32_t slot0;
+    SgDev g;
+
+    sg_start(&g, "");
+    sg_wr64(&g, SVMGPU_REG_RING_BASE_LO(1), RING1_ADDR);
+    sg_wr(&g, SVMGPU_REG_RING_SIZE(1), 8);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(1), SVMGPU_RING_CONTROL_ENABLE);
+
+    /* ring 0: a read of an unmapped VA parks */
+    sg_desc(rd, SVMGPU_OP_COPY, SVMGPU_SPACE_SYS, SVMGPU_SPACE_VIRT);
+    stq_le_p(rd + SVMGPU_DESC_DST, SG_DATA);
+    stq_le_p(rd + SVMGPU_DESC_SRC, 0x40000000);
+    stq_le_p(rd + SVMGPU_DESC_LEN, 8);
+    slot0 = sg_submit(&g, rd);
+    sg_next_fault(&g, rec0);
+    g_assert_cmpuint(rec0[SVMGPU_FREC_RING], ==, 0);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)), ==,
+                    SVMGPU_RING_CONTROL_ENABLE | SVMGPU_RING_CONTROL_PARKED);
+
+    /* ring 1 runs meanwhile */
+    sg_desc(wr, SVMGPU_OP_WRITE_IMM, SVMGPU_SPACE_SYS, 0);
+    wr[SVMGPU_DESC_WIDTH] = 8;
+    stq_le_p(wr + SVMGPU_DESC_DST, SG_DATA + 0x100);
+    stq_le_p(wr + SVMGPU_DESC_OPERAND, 0x5151515151515151ull);
+    ring1_submit(&g, wr, 0);
+    g_assert_cmpuint(ring1_wait(&g, 0), ==, SVMGPU_DESC_STATUS_OK);
+    g_assert_cmphex(qtest_readq(g.qts, SG_DATA + 0x100), ==,
+                    0x5151515151515151ull);
+    g_assert_cmpuint(sg_status(&g, slot0), ==, SVMGPU_DESC_STATUS_PENDING);
+
+    /* ring 1 faults too: a second record, naming ring 1 */
+    stq_le_p(rd + SVMGPU_DESC_SRC, 0x40001000);
+    ring1_submit(&g, rd, 1);
+    sg_next_fault(&g, rec1);
+    g_assert_cmpuint(rec1[SVMGPU_FREC_RING], ==, 1);
+    g_assert_cmpuint(ldl_le_p(rec1 + SVMGPU_FREC_RING_INDEX), ==, 1);
+    g_assert_cmpuint(ldl_le_p(rec1 + SVMGPU_FREC_ID), ==,
+                     ldl_le_p(rec0 + SVMGPU_FREC_ID) + 1);
+
+    /* answered out of order, each by its id */
+    sg_map(&g, 0, 0x40001000, (SG_DATA + 0x1000) | SVMGPU_PTE_VALID);
+    sg_respond(&g, ldl_le_p(rec1 + SVMGPU_FREC_ID),
+               SVMGPU_FAULT_RESPONSE_REPLAY);
+    g_assert_cmpuint(ring1_wait(&g, 1), ==, SVMGPU_DESC_STATUS_OK);
+    g_assert_cmpuint(sg_status(&g, slot0), ==, SVMGPU_DESC_STATUS_PENDING);
+    sg_respond(&g, ldl_le_p(rec0 + SVMGPU_FREC_ID),
+               SVMGPU_FAULT_RESPONSE_CANCEL);
+    g_assert_cmpuint(sg_wait(&g, slot0), ==, SVMGPU_DESC_STATUS_FAULT);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_ERROR), ==, 0);
+    sg_stop(&g);
+}
+
+static void tlb_inv_mmio(SgDev *g, uint32_t scope, uint16_t ctx,
+                         uint64_t start, uint64_t len)
+{
+    sg_wr(g, SVMGPU_REG_TLB_INV_CTX, ctx);
+    sg_wr64(g, SVMGPU_REG_TLB_INV_START_LO, start);
+    sg_wr64(g, SVMGPU_REG_TLB_INV_LEN_LO, len);
+    sg_wr(g, SVMGPU_REG_TLB_INV_CONTROL, scope);
+}
+
+/* Read 8 bytes at @va of context 0 through the engine. */
+static uint64_t virt_read(SgDev *g, uint64_t va)
+{
+    uint8_t d[SVMGPU_DESC_SIZE];
+
+    sg_desc(d, SVMGPU_OP_COPY, SVMGPU_SPACE_SYS, SVMGPU_SPACE_VIRT);
+    stq_le_p(d + SVMGPU_DESC_DST, SG_DATA + 0x8000);
+    stq_le_p(d + SVMGPU_DESC_SRC, va);
+    stq_le_p(d + SVMGPU_DESC_LEN, 8);
+    g_assert_cmpuint(sg_run(g, d), ==, SVMGPU_DESC_STATUS_OK);
+    return qtest_readq(g->qts, SG_DATA + 0x8000);
+}
+
+/* The MMIO invalidation: stale before, fresh after, each scope. */
+static void test_tlb_inv_mmio(void)
+{
+    uint64_t va = 0x50000000, pa = SG_DATA + 0x10000, pb = SG_DATA + 0x11000;
+    static const uint32_t scopes[] = {
+        SVMGPU_TLB_INV_RANGE, SVMGPU_TLB_INV_CONTEXT, SVMGPU_TLB_INV_ALL,
+    };
+    uint64_t leaf;
+    SgDev g;
+
+    sg_start(&g, "");
+    qtest_writeq(g.qts, pa, 0xaaaa);
+    qtest_writeq(g.qts, pb, 0xbbbb);
+    for (int i = 0; i < ARRAY_SIZE(scopes); i++) {
+        leaf = sg_map(&g, 0, va, pa | SVMGPU_PTE_VALID);
+        tlb_inv_mmio(&g, SVMGPU_TLB_INV_ALL, 0, 0, 0);
+        g_assert_cmphex(virt_read(&g, va), ==, 0xaaaa);
+        qtest_writeq(g.qts, leaf, pb | SVMGPU_PTE_VALID);
+        g_assert_cmphex(virt_read(&g, va), ==, 0xaaaa);   /* stale */
+        tlb_inv_mmio(&g, SVMGPU_TLB_INV_RANGE, 0, va + 4096, 4096);
+        g_assert_cmphex(virt_read(&g, va), ==, 0xaaaa);   /* not covered */
+        tlb_inv_mmio(&g, scopes[i], 0, va + 0xff8, 8);
+        g_assert_cmphex(virt_read(&g, va), ==, 0xbbbb);
+    }
+
+    /* bad scope or context: ignored and flagged */
+    tlb_inv_mmio(&g, 3, 0, 0, 0);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_ERROR), ==, SVMGPU_ERROR_TLB_INV);
+    sg_wr(&g, SVMGPU_REG_ERROR, SVMGPU_ERROR_TLB_INV);
+    tlb_inv_mmio(&g, SVMGPU_TLB_INV_CONTEXT, 16, 0, 0);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_ERROR), ==, SVMGPU_ERROR_TLB_INV);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_TLB_INV_CONTROL), ==, 0);
+    sg_stop(&g);
+}
+
+/*
+ * An invalidation while a long virtual copy is in flight returns, and the
+ * copy completes: the wait for the step in flight is bounded.
+ */
+static void test_tlb_inv_during_copy(void)
+{
+    uint64_t va = 0x200000000ull, len = 32 * MiB;
+    uint8_t d[SVMGPU_DESC_SIZE];
+    uint32_t slot;
+    SgDev g;
+
+    sg_start(&g, "");
+    for (uint64_t off = 0; off < len; off += 2 * MiB) {
+        sg_map(&g, 0, va + off, (0x4000000 + off) | SVMGPU_PTE_VALID |
+               SVMGPU_PTE_HUGE);
+    }
+    sg_desc(d, SVMGPU_OP_COPY, SVMGPU_SPACE_SYS, SVMGPU_SPACE_VIRT);
+    stq_le_p(d + SVMGPU_DESC_DST, 0x8000000);
+    stq_le_p(d + SVMGPU_DESC_SRC, va);
+    stq_le_p(d + SVMGPU_DESC_LEN, len);
+    qtest_writeq(g.qts, 0x4000000 + len - 8, 0x1234);
+    slot = sg_submit(&g, d);
+    for (int i = 0; i < 50; i++) {
+        tlb_inv_mmio(&g, SVMGPU_TLB_INV_CONTEXT, 0, 0, 0);
+    }
+    g_assert_cmpuint(sg_wait(&g, slot), ==, SVMGPU_DESC_STATUS_OK);
+    g_assert_cmphex(qtest_readq(g.qts, 0x8000000 + len - 8), ==, 0x1234);
+    g_assert_cmphex(sg_rd(&g, SVMGPU_REG_ERROR), ==, 0);
+    sg_stop(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1205,5 +1382,10 @@ int main(int argc, char **argv)
                    test_fault_response_errors);
     qtest_add_func("/svmgpu/engine/faultq-overflow", test_faultq_overflow);
     qtest_add_func("/svmgpu/engine/counters", test_counters);
+    qtest_add_func("/svmgpu/engine/rings-independent",
+                   test_rings_independent);
+    qtest_add_func("/svmgpu/engine/tlb-inv-mmio", test_tlb_inv_mmio);
+    qtest_add_func("/svmgpu/engine/tlb-inv-during-copy",
+                   test_tlb_inv_during_copy);
     return g_test_run();
 }

@@ -61,9 +61,9 @@ static inline void sg_wr64(SgDev *g, uint32_t lo, uint64_t val)
 /* Set up ring and fault queue on an enabled device (after reset too). */
 static inline void sg_setup_queues(SgDev *g)
 {
-    sg_wr64(g, SVMGPU_REG_RING_BASE_LO, SG_RING_ADDR);
-    sg_wr(g, SVMGPU_REG_RING_SIZE, SG_RING_SIZE);
-    sg_wr(g, SVMGPU_REG_RING_CONTROL, SVMGPU_RING_CONTROL_ENABLE);
+    sg_wr64(g, SVMGPU_REG_RING_BASE_LO(0), SG_RING_ADDR);
+    sg_wr(g, SVMGPU_REG_RING_SIZE(0), SG_RING_SIZE);
+    sg_wr(g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
     sg_wr64(g, SVMGPU_REG_FAULTQ_BASE_LO, SG_FAULTQ_ADDR);
     sg_wr(g, SVMGPU_REG_FAULTQ_SIZE, SG_FAULTQ_SIZE);
     sg_wr(g, SVMGPU_REG_FAULTQ_CONTROL, SVMGPU_FAULTQ_CONTROL_ENABLE);
@@ -125,7 +125,7 @@ static inline uint32_t sg_submit(SgDev *g, const uint8_t *d)
     stl_le_p(copy + SVMGPU_DESC_STATUS, SVMGPU_DESC_STATUS_PENDING);
     qtest_memwrite(g->qts, sg_slot_addr(slot), copy, sizeof(copy));
     g->tail = (g->tail + 1) % SG_RING_SIZE;
-    sg_wr(g, SVMGPU_REG_RING_TAIL, g->tail);
+    sg_wr(g, SVMGPU_REG_RING_TAIL(0), g->tail);
     return slot;
 }
 

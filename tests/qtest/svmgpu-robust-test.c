@@ -440,7 +440,7 @@ static void test_out_of_range(void)
     g_assert_cmphex(sg_rd(&g, SVMGPU_REG_SCRATCH), ==, 0x600dcafe);
     d_copy(d, SVMGPU_SPACE_SYS, SG_DATA, SVMGPU_SPACE_SYS, bar0, 64);
     rb_expect(&g, "COPY from own BAR 0", d, SVMGPU_DESC_STATUS_DMA_ERROR);
-    d_copy(d, SVMGPU_SPACE_SYS, bar0 + SVMGPU_REG_RING_TAIL,
+    d_copy(d, SVMGPU_SPACE_SYS, bar0 + SVMGPU_REG_RING_TAIL(0),
            SVMGPU_SPACE_SYS, SG_DATA, 4);
     rb_expect(&g, "COPY to own BAR 0", d, SVMGPU_DESC_STATUS_DMA_ERROR);
 
@@ -592,8 +592,9 @@ typedef struct RbQueueRegs {
 } RbQueueRegs;
 
 static const RbQueueRegs rb_ring_regs = {
-    "ring", SVMGPU_REG_RING_BASE_LO, SVMGPU_REG_RING_SIZE,
-    SVMGPU_REG_RING_HEAD, SVMGPU_REG_RING_TAIL, SVMGPU_REG_RING_CONTROL,
+    "ring", SVMGPU_REG_RING_BASE_LO(0), SVMGPU_REG_RING_SIZE(0),
+    SVMGPU_REG_RING_HEAD(0), SVMGPU_REG_RING_TAIL(0),
+    SVMGPU_REG_RING_CONTROL(0),
     SG_RING_ADDR, SG_RING_SIZE, SVMGPU_DESC_SIZE,
 };
 
@@ -685,23 +686,23 @@ static void test_ring_config_errors(void)
 
     /* TAIL >= RING_SIZE is ignored and flagged. */
     rb_clear_errors(&g);
-    sg_wr(&g, SVMGPU_REG_RING_TAIL, SG_RING_SIZE);
+    sg_wr(&g, SVMGPU_REG_RING_TAIL(0), SG_RING_SIZE);
     rb_check("TAIL = size: ERROR", sg_rd(&g, SVMGPU_REG_ERROR),
              SVMGPU_ERROR_RING_CONFIG);
-    rb_check("TAIL = size: TAIL", sg_rd(&g, SVMGPU_REG_RING_TAIL), 0);
-    rb_check("TAIL = size: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD), 0);
+    rb_check("TAIL = size: TAIL", sg_rd(&g, SVMGPU_REG_RING_TAIL(0)), 0);
+    rb_check("TAIL = size: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), 0);
     rb_clear_errors(&g);
-    sg_wr(&g, SVMGPU_REG_RING_TAIL, 0xffffffff);
+    sg_wr(&g, SVMGPU_REG_RING_TAIL(0), 0xffffffff);
     rb_check("TAIL = ~0: ERROR", sg_rd(&g, SVMGPU_REG_ERROR),
              SVMGPU_ERROR_RING_CONFIG);
-    rb_check("TAIL = ~0: TAIL", sg_rd(&g, SVMGPU_REG_RING_TAIL), 0);
+    rb_check("TAIL = ~0: TAIL", sg_rd(&g, SVMGPU_REG_RING_TAIL(0)), 0);
     rb_check("TAIL = ~0: STATUS", sg_rd(&g, SVMGPU_REG_STATUS) &
              SVMGPU_STATUS_ENGINE_BUSY, 0);
     rb_clear_errors(&g);
 
     /* The ring still works at its original place. */
     rb_check_alive(&g, "ring after config errors");
-    rb_check("ring HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD), 1);
+    rb_check("ring HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), 1);
 
     /* The fault queue: same rules. */
     rb_queue_config(&g, &rb_faultq_regs);
@@ -728,36 +729,38 @@ static void test_ring_fetch_error(void)
 
     sg_start(&g, "");
     rb_check_alive(&g, "before the fetch error");
-    sg_wr(&g, SVMGPU_REG_RING_CONTROL, 0);
-    sg_wr64(&g, SVMGPU_REG_RING_BASE_LO, 0x10000000000ull);
-    sg_wr(&g, SVMGPU_REG_RING_SIZE, SG_RING_SIZE);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), 0);
+    sg_wr64(&g, SVMGPU_REG_RING_BASE_LO(0), 0x10000000000ull);
+    sg_wr(&g, SVMGPU_REG_RING_SIZE(0), SG_RING_SIZE);
     rb_clear_errors(&g);
-    sg_wr(&g, SVMGPU_REG_RING_CONTROL, SVMGPU_RING_CONTROL_ENABLE);
-    rb_check("enable at 1 TiB", sg_rd(&g, SVMGPU_REG_RING_CONTROL), 1);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
+    rb_check("enable at 1 TiB", sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)), 1);
     rb_check("enable at 1 TiB: ERROR", sg_rd(&g, SVMGPU_REG_ERROR), 0);
 
-    sg_wr(&g, SVMGPU_REG_RING_TAIL, 1);
+    sg_wr(&g, SVMGPU_REG_RING_TAIL(0), 1);
     sg_wait_reg(&g, SVMGPU_REG_ERROR, SVMGPU_ERROR_RING_FETCH,
                 SVMGPU_ERROR_RING_FETCH);
     sg_wait_reg(&g, SVMGPU_REG_STATUS, SVMGPU_STATUS_RING_STOPPED,
                 SVMGPU_STATUS_RING_STOPPED);
     rb_check("fetch error: RING_CONTROL",
-             sg_rd(&g, SVMGPU_REG_RING_CONTROL), 0);
+             sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)),
+             SVMGPU_RING_CONTROL_STOPPED);
     rb_check("fetch error: INT_STATUS.ERROR",
              sg_rd(&g, SVMGPU_REG_INT_STATUS) & SVMGPU_INT_ERROR,
              SVMGPU_INT_ERROR);
-    rb_check("fetch error: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD), 0);
+    rb_check("fetch error: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), 0);
     /* More doorbells do nothing harmful. */
-    sg_wr(&g, SVMGPU_REG_RING_TAIL, 2);
+    sg_wr(&g, SVMGPU_REG_RING_TAIL(0), 2);
     g_usleep(20000);
     rb_check("fetch error: still disabled",
-             sg_rd(&g, SVMGPU_REG_RING_CONTROL), 0);
+             sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)),
+             SVMGPU_RING_CONTROL_STOPPED);
 
     /* A good base: the engine works again. */
     rb_clear_errors(&g);
-    sg_wr64(&g, SVMGPU_REG_RING_BASE_LO, SG_RING_ADDR);
-    sg_wr(&g, SVMGPU_REG_RING_CONTROL, SVMGPU_RING_CONTROL_ENABLE);
-    rb_check("re-enable", sg_rd(&g, SVMGPU_REG_RING_CONTROL), 1);
+    sg_wr64(&g, SVMGPU_REG_RING_BASE_LO(0), SG_RING_ADDR);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
+    rb_check("re-enable", sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)), 1);
     rb_check("re-enable: ERROR", sg_rd(&g, SVMGPU_REG_ERROR), 0);
     g.tail = 0;
     sg_desc(d, SVMGPU_OP_NOP, 0, 0);
@@ -871,7 +874,7 @@ static void test_random_descriptors(void)
             qtest_memwrite(g.qts, sg_slot_addr(g.tail), d, sizeof(d));
             g.tail = (g.tail + 1) % SG_RING_SIZE;
         }
-        sg_wr(&g, SVMGPU_REG_RING_TAIL, g.tail);
+        sg_wr(&g, SVMGPU_REG_RING_TAIL(0), g.tail);
         for (int i = 0; i < n; i++) {
             uint32_t st = rb_wait_cancel(&g, slots[i]);
             g_autofree char *w = g_strdup_printf("random descriptor %d",
@@ -883,7 +886,7 @@ static void test_random_descriptors(void)
             }
             hist[st]++;
         }
-        rb_check("HEAD after a batch", sg_rd(&g, SVMGPU_REG_RING_HEAD),
+        rb_check("HEAD after a batch", sg_rd(&g, SVMGPU_REG_RING_HEAD(0)),
                  g.tail);
         done += n;
     }
@@ -924,12 +927,12 @@ static void rb_check_reset_values(SgDev *g, const char *when)
         { "SCRATCH", SVMGPU_REG_SCRATCH },
         { "FENCE_SEQNO_LO", SVMGPU_REG_FENCE_SEQNO_LO },
         { "FENCE_SEQNO_HI", SVMGPU_REG_FENCE_SEQNO_HI },
-        { "RING_BASE_LO", SVMGPU_REG_RING_BASE_LO },
-        { "RING_BASE_HI", SVMGPU_REG_RING_BASE_HI },
-        { "RING_SIZE", SVMGPU_REG_RING_SIZE },
-        { "RING_HEAD", SVMGPU_REG_RING_HEAD },
-        { "RING_TAIL", SVMGPU_REG_RING_TAIL },
-        { "RING_CONTROL", SVMGPU_REG_RING_CONTROL },
+        { "RING_BASE_LO", SVMGPU_REG_RING_BASE_LO(0) },
+        { "RING_BASE_HI", SVMGPU_REG_RING_BASE_HI(0) },
+        { "RING_SIZE", SVMGPU_REG_RING_SIZE(0) },
+        { "RING_HEAD", SVMGPU_REG_RING_HEAD(0) },
+        { "RING_TAIL", SVMGPU_REG_RING_TAIL(0) },
+        { "RING_CONTROL", SVMGPU_REG_RING_CONTROL(0) },
         { "FAULTQ_BASE_LO", SVMGPU_REG_FAULTQ_BASE_LO },
         { "FAULTQ_BASE_HI", SVMGPU_REG_FAULTQ_BASE_HI },
         { "FAULTQ_SIZE", SVMGPU_REG_FAULTQ_SIZE },
@@ -1062,7 +1065,7 @@ static void test_reset_mid_work(void)
         d_fence(d, SVMGPU_SPACE_SYS, SG_DATA + 0x300, i + 1);
         last = sg_submit(&g, d);
     }
-    head = sg_rd(&g, SVMGPU_REG_RING_HEAD);
+    head = sg_rd(&g, SVMGPU_REG_RING_HEAD(0));
     g_test_message("HEAD %u of %u at reset", head, last + 1);
     qtest_system_reset(g.qts);
     rb_after_reset(&g, "reset mid-copy");
@@ -1333,7 +1336,7 @@ static void test_inject_hang(void)
         rb_check("hung: descriptor", sg_status(&g, slots[i]),
                  SVMGPU_DESC_STATUS_PENDING);
     }
-    rb_check("hung: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD), slots[0]);
+    rb_check("hung: HEAD", sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), slots[0]);
     rb_check("hung, busy: STATUS", sg_rd(&g, SVMGPU_REG_STATUS),
              SVMGPU_STATUS_HUNG | SVMGPU_STATUS_ENGINE_BUSY);
 
