@@ -9,6 +9,7 @@
 
 #include "qemu/osdep.h"
 #include "libqtest.h"
+#include "qobject/qdict.h"
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
 #include "hw/pci/pci_regs.h"
@@ -186,6 +187,23 @@ static void test_flr(void)
     gpu_stop(&g);
 }
 
+/* Migration is refused, with a message naming the device. */
+static void test_migration_refused(void)
+{
+    QDict *rsp, *err;
+    Gpu g;
+
+    gpu_start(&g, "private");
+    rsp = qtest_qmp(g.qts, "{'execute': 'migrate', 'arguments': "
+                    "{'uri': 'exec:cat > /dev/null'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    err = qdict_get_qdict(rsp, "error");
+    g_test_message("migrate: %s", qdict_get_str(err, "desc"));
+    g_assert_nonnull(strstr(qdict_get_str(err, "desc"), "svmgpu"));
+    qobject_unref(rsp);
+    gpu_stop(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -195,5 +213,6 @@ int main(int argc, char **argv)
     qtest_add_func("/svmgpu/register-rules", test_register_rules);
     qtest_add_func("/svmgpu/system-reset", test_system_reset);
     qtest_add_func("/svmgpu/flr", test_flr);
+    qtest_add_func("/svmgpu/migration-refused", test_migration_refused);
     return g_test_run();
 }
