@@ -132,8 +132,9 @@ static void bench_copies(void)
 static void bench_fault_round_trip(void)
 {
     uint8_t nop[SVMGPU_DESC_SIZE], rd[SVMGPU_DESC_SIZE];
+    uint8_t fence[SVMGPU_DESC_SIZE];
     uint8_t rec[SVMGPU_FAULT_RECORD_SIZE];
-    double t_nop[RTT_RUNS], t_fault[RTT_RUNS];
+    double t_nop[RTT_RUNS], t_fence[RTT_RUNS], t_fault[RTT_RUNS];
     SgDev g;
 
     sg_start(&g, "");
@@ -143,11 +144,17 @@ static void bench_fault_round_trip(void)
     stq_le_p(rd + SVMGPU_DESC_SRC, 0x10000000);
     stq_le_p(rd + SVMGPU_DESC_LEN, 8);
 
+    /* A FENCE writes memory and raises a vector, as a fault does. */
+    sg_desc(fence, SVMGPU_OP_FENCE, SVMGPU_SPACE_SYS, 0);
+    stq_le_p(fence + SVMGPU_DESC_DST, SG_DATA + 0x100);
     for (int i = 0; i < RTT_RUNS; i++) {
         double start = now_s();
 
         spin_status(&g, sg_submit(&g, nop));
         t_nop[i] = now_s() - start;
+        start = now_s();
+        spin_status(&g, sg_submit(&g, fence));
+        t_fence[i] = now_s() - start;
     }
     for (int i = 0; i < RTT_RUNS; i++) {
         uint64_t id_at = SG_FAULTQ_ADDR + SVMGPU_FREC_ID +
@@ -169,8 +176,10 @@ static void bench_fault_round_trip(void)
         g_assert_cmpuint(sg_wait(&g, slot), ==, SVMGPU_DESC_STATUS_FAULT);
     }
     g_test_message("round trip, median of %d (qtest socket polling "
-                   "included): NOP command %.1f us; fault (doorbell to "
-                   "record) %.1f us", RTT_RUNS, median(t_nop, RTT_RUNS) * 1e6,
+                   "included): NOP %.1f us; FENCE (memory write + vector) "
+                   "%.1f us; fault (doorbell to record + vector) %.1f us",
+                   RTT_RUNS, median(t_nop, RTT_RUNS) * 1e6,
+                   median(t_fence, RTT_RUNS) * 1e6,
                    median(t_fault, RTT_RUNS) * 1e6);
     sg_stop(&g);
 }
