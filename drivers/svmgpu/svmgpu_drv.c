@@ -13,104 +13,74 @@
  * DOC: Lifetime
  *
  * struct svmgpu_device is reference counted: the PCI binding holds one
- * reference and every open file another, so a file that outlives an unbind
- * never touches freed memory. @removed tells such a file the hardware is
- * gone; everything that touches the hardware checks it under @remove_lock.
+ * reference and every SVM context (open file) another, so a file that
+ * outlives an unbind never touches freed memory. @removed tells such a file
+ * the hardware is gone; everything that touches the hardware checks it
+ * under @remove_lock. Unbinding waits for running ioctls, stops the rings
+ * and the fault worker, then detaches every context from the hardware (its
+ * page tables freed, its notifier left with nothing to do).
  */
 
-#include <linux/idr.h>
 #include <linux/io.h>
-#include <linux/kref.h>
-#include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/pci.h>
-#include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "svmgpu/svmgpu_hw.h"
+#include "svmgpu_drv.h"
 #include "uapi/svmgpu.h"
 
-#define SVMGPU_NAME "svmgpu"
-
-/**
- * struct svmgpu_device - one svmgpu PCI function
- * @kref: one reference for the PCI binding, one per open file
- * @pdev: the PCI device; valid while !@removed
- * @regs: BAR 0 register mapping; valid while !@removed
- * @vram: CPU mapping of VRAM (coherent mode only, else NULL)
- * @vram_size: bytes of VRAM
- * @mem_mode: SVMGPU_MEM_MODE_* read from the device
- * @hw_version: version register of the device
- * @id: N of /dev/svmgpuN
- * @misc: the character device
- * @remove_lock: held for reading while the hardware is used, for writing
- *	while it is torn down
- * @removed: the PCI function is unbound; protected by @remove_lock
- * @pci_segment: PCI domain, kept for GET_INFO after unbind
- * @pci_bus: PCI bus number, kept likewise
- * @pci_devfn: PCI devfn, kept likewise
- */
-struct svmgpu_device {
-	struct kref kref;
-	struct pci_dev *pdev;
-	void __iomem *regs;
-	void *vram;
-	u64 vram_size;
-	u32 mem_mode;
-	u32 hw_version;
-	int id;
-	struct miscdevice misc;
-	struct rw_semaphore remove_lock;
-	bool removed;
-	u32 pci_segment;
-	u16 pci_bus;
-	u16 pci_devfn;
-};
+#define SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS	10000
+#define SVMGPU_SUBMIT_MAX_TIMEOUT_MS		600000
 
 static DEFINE_IDA(svmgpu_ida);
-
-static u32 svmgpu_read(struct svmgpu_device *gdev, u32 reg)
-{
-	return ioread32(gdev->regs + reg);
-}
 
 static void svmgpu_device_release(struct kref *kref)
 {
 	struct svmgpu_device *gdev = container_of(kref, struct svmgpu_device, kref);
 
 	ida_free(&svmgpu_ida, gdev->id);
+	ida_destroy(&gdev->ctx_ida);
 	kfree(gdev->misc.name);
 	kfree(gdev);
 }
 
-static void svmgpu_device_put(struct svmgpu_device *gdev)
+/**
+ * svmgpu_device_put() - drop a reference to a device
+ * @gdev: the device
+ */
+void svmgpu_device_put(struct svmgpu_device *gdev)
 {
 	kref_put(&gdev->kref, svmgpu_device_release);
 }
 
+/* Each open file is one SVM context bound to the opener's mm. */
 static int svmgpu_open(struct inode *inode, struct file *file)
 {
 	struct svmgpu_device *gdev =
 		container_of(file->private_data, struct svmgpu_device, misc);
-	int ret = 0;
+	struct svmgpu_ctx *ctx;
 
 	down_read(&gdev->remove_lock);
-	if (gdev->removed)
-		ret = -ENODEV;
-	else
-		kref_get(&gdev->kref);
+	ctx = gdev->removed ? ERR_PTR(-ENODEV) : svmgpu_ctx_create(gdev);
 	up_read(&gdev->remove_lock);
-	if (ret)
-		return ret;
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 
-	file->private_data = gdev;
+	file->private_data = ctx;
 	return 0;
 }
 
 static int svmgpu_release(struct inode *inode, struct file *file)
 {
-	svmgpu_device_put(file->private_data);
+	struct svmgpu_ctx *ctx = file->private_data;
+	struct svmgpu_device *gdev = ctx->gdev;
+
+	svmgpu_ctx_unpublish(ctx);
+	down_read(&gdev->remove_lock);
+	if (!gdev->removed)
+		svmgpu_ctx_detach(ctx);
+	up_read(&gdev->remove_lock);
+	svmgpu_ctx_put(ctx);
 	return 0;
 }
 
@@ -136,10 +106,163 @@ static long svmgpu_ioctl_get_info(struct svmgpu_device *gdev,
 	return 0;
 }
 
+/* Device status of a finished command -> the (negative) errno it means. */
+static int svmgpu_status_errno(u32 status)
+{
+	switch (status) {
+	case SVMGPU_DESC_STATUS_OK:
+		return 0;
+	case SVMGPU_DESC_STATUS_FAULT:
+		return -EFAULT;
+	case SVMGPU_DESC_STATUS_INVALID:
+		return -EINVAL;
+	case SVMGPU_DESC_STATUS_POISONED:
+		return -EHWPOISON;
+	case SVMGPU_DESC_STATUS_ATOMIC_DENIED:
+		return -EOPNOTSUPP;
+	default:
+		return -EIO;
+	}
+}
+
+static const u8 svmgpu_cmd_opcode[] = {
+	[SVMGPU_CMD_COPY] = SVMGPU_OP_COPY,
+	[SVMGPU_CMD_FILL] = SVMGPU_OP_FILL,
+	[SVMGPU_CMD_WRITE_IMM] = SVMGPU_OP_WRITE_IMM,
+	[SVMGPU_CMD_ATOMIC] = SVMGPU_OP_ATOMIC,
+};
+
+/* A user range is valid if it neither wraps nor leaves user space. */
+static bool svmgpu_user_range_ok(u64 addr, u64 len)
+{
+	return addr + len >= addr && addr + len <= TASK_SIZE &&
+	       !(addr >> SVMGPU_VA_BITS);
+}
+
+/*
+ * Check one user command and translate it into a device command in the
+ * context's address space. Nothing reaches the device unless every command
+ * of the submission passes.
+ */
+static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
+				   const struct svmgpu_user_cmd *u,
+				   struct svmgpu_cmd *cmd)
+{
+	bool scalar = u->op == SVMGPU_CMD_WRITE_IMM || u->op == SVMGPU_CMD_ATOMIC;
+	u64 len;
+
+	if (u->op >= ARRAY_SIZE(svmgpu_cmd_opcode) || !svmgpu_cmd_opcode[u->op] ||
+	    u->status || u->result)
+		return -EINVAL;
+	if (scalar) {
+		if ((u->width != 4 && u->width != 8) || u->dst % u->width ||
+		    u->len || u->src)
+			return -EINVAL;
+		if (u->op == SVMGPU_CMD_ATOMIC ?
+		    u->atomic_op > SVMGPU_ATOM_SMAX : u->atomic_op)
+			return -EINVAL;
+		len = u->width;
+	} else {
+		if (u->width || u->atomic_op || u->len > SVMGPU_CMD_MAX_LEN)
+			return -EINVAL;
+		if (u->op == SVMGPU_CMD_COPY ?
+		    !svmgpu_user_range_ok(u->src, u->len) : u->src)
+			return -EINVAL;
+		len = u->len;
+	}
+	if (!svmgpu_user_range_ok(u->dst, len))
+		return -EINVAL;
+
+	*cmd = (struct svmgpu_cmd) {
+		.opcode = svmgpu_cmd_opcode[u->op],
+		.flags = SVMGPU_SPACE_VIRT << SVMGPU_DESC_DST_SPACE_SHIFT |
+			 SVMGPU_SPACE_VIRT << SVMGPU_DESC_SRC_SPACE_SHIFT,
+		.ctx = ctx->id,
+		.atomic_op = u->atomic_op,
+		.width = u->width,
+		.dst = u->dst,
+		.src = u->src,
+		.len = u->len,
+		.operand = u->operand,
+		.compare = u->compare,
+	};
+	return 0;
+}
+
+static long svmgpu_ioctl_submit(struct svmgpu_ctx *ctx, void __user *arg)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
+	struct svmgpu_user_cmd __user *ucmds;
+	struct svmgpu_user_cmd *u;
+	struct svmgpu_cmd *cmds;
+	struct svmgpu_submit sub;
+	unsigned int i;
+	long ret;
+
+	if (copy_from_user(&sub, arg, sizeof(sub)))
+		return -EFAULT;
+	if (!sub.count || sub.count > SVMGPU_SUBMIT_MAX_CMDS || sub.flags ||
+	    sub.timeout_ms > SVMGPU_SUBMIT_MAX_TIMEOUT_MS)
+		return -EINVAL;
+	if (!sub.timeout_ms)
+		sub.timeout_ms = SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS;
+
+	ucmds = u64_to_user_ptr(sub.cmds);
+	u = memdup_array_user(ucmds, sub.count, sizeof(*u));
+	if (IS_ERR(u))
+		return PTR_ERR(u);
+	cmds = kcalloc(sub.count, sizeof(*cmds), GFP_KERNEL);
+	if (!cmds) {
+		ret = -ENOMEM;
+		goto out_u;
+	}
+	for (i = 0; i < sub.count; i++) {
+		ret = svmgpu_user_cmd_prepare(ctx, &u[i], &cmds[i]);
+		if (ret)
+			goto out;
+	}
+
+	ret = svmgpu_ring_run(ring, cmds, sub.count,
+			      msecs_to_jiffies(sub.timeout_ms));
+	if (ret)
+		goto out;
+	atomic64_add(sub.count, &ctx->stats.commands);
+	for (i = 0; i < sub.count; i++) {
+		/* A cancelled fault says why it could not be serviced. */
+		u[i].status = -(cmds[i].status == SVMGPU_DESC_STATUS_FAULT &&
+				cmds[i].fault_errno ? cmds[i].fault_errno :
+				svmgpu_status_errno(cmds[i].status));
+		u[i].result = cmds[i].result;
+	}
+	if (copy_to_user(ucmds, u, sub.count * sizeof(*u)))
+		ret = -EFAULT;
+out:
+	kfree(cmds);
+out_u:
+	kfree(u);
+	return ret;
+}
+
+static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
+{
+	struct svmgpu_stats st = {
+		.faults = atomic64_read(&ctx->stats.faults),
+		.replays = atomic64_read(&ctx->stats.replays),
+		.cancels = atomic64_read(&ctx->stats.cancels),
+		.invalidations = atomic64_read(&ctx->stats.invalidations),
+		.commands = atomic64_read(&ctx->stats.commands),
+		.pages_mapped = atomic64_read(&ctx->stats.pages_mapped),
+	};
+
+	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
 static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	struct svmgpu_device *gdev = file->private_data;
+	struct svmgpu_ctx *ctx = file->private_data;
+	struct svmgpu_device *gdev = ctx->gdev;
 	long ret;
 
 	down_read(&gdev->remove_lock);
@@ -151,6 +274,12 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case SVMGPU_IOCTL_GET_INFO:
 		ret = svmgpu_ioctl_get_info(gdev, (void __user *)arg);
+		break;
+	case SVMGPU_IOCTL_SUBMIT:
+		ret = svmgpu_ioctl_submit(ctx, (void __user *)arg);
+		break;
+	case SVMGPU_IOCTL_GET_STATS:
+		ret = svmgpu_ioctl_get_stats(ctx, (void __user *)arg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -230,13 +359,13 @@ static int svmgpu_identify(struct svmgpu_device *gdev)
 	struct pci_dev *pdev = gdev->pdev;
 	u32 magic, major;
 
-	magic = svmgpu_read(gdev, SVMGPU_REG_ID);
+	magic = svmgpu_rd(gdev, SVMGPU_REG_ID);
 	if (magic != SVMGPU_ID_MAGIC) {
 		pci_err(pdev, "ID register reads %#x, not an svmgpu\n", magic);
 		return -ENODEV;
 	}
 
-	gdev->hw_version = svmgpu_read(gdev, SVMGPU_REG_VERSION);
+	gdev->hw_version = svmgpu_rd(gdev, SVMGPU_REG_VERSION);
 	major = gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT;
 	if (major != SVMGPU_HW_MAJOR) {
 		pci_err(pdev, "hardware contract %u.%u, driver speaks %u.x\n",
@@ -245,15 +374,22 @@ static int svmgpu_identify(struct svmgpu_device *gdev)
 		return -ENODEV;
 	}
 
-	gdev->mem_mode = svmgpu_read(gdev, SVMGPU_REG_MEM_MODE);
+	gdev->mem_mode = svmgpu_rd(gdev, SVMGPU_REG_MEM_MODE);
 	if (gdev->mem_mode != SVMGPU_MEM_MODE_PRIVATE &&
 	    gdev->mem_mode != SVMGPU_MEM_MODE_COHERENT) {
 		pci_err(pdev, "unknown memory mode %u\n", gdev->mem_mode);
 		return -ENODEV;
 	}
 
-	gdev->vram_size = svmgpu_read(gdev, SVMGPU_REG_VRAM_SIZE_LO) |
-			  (u64)svmgpu_read(gdev, SVMGPU_REG_VRAM_SIZE_HI) << 32;
+	gdev->num_contexts = min_t(u32, svmgpu_rd(gdev, SVMGPU_REG_NUM_CONTEXTS),
+				   SVMGPU_CONTEXTS_MAX);
+	if (!gdev->num_contexts) {
+		pci_err(pdev, "device has no MMU context\n");
+		return -ENODEV;
+	}
+
+	gdev->vram_size = svmgpu_rd(gdev, SVMGPU_REG_VRAM_SIZE_LO) |
+			  (u64)svmgpu_rd(gdev, SVMGPU_REG_VRAM_SIZE_HI) << 32;
 	if (gdev->vram_size < SVMGPU_VRAM_SIZE_MIN ||
 	    gdev->vram_size > SVMGPU_VRAM_SIZE_MAX ||
 	    !is_power_of_2(gdev->vram_size)) {
@@ -277,6 +413,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		return -ENOMEM;
 	kref_init(&gdev->kref);
 	init_rwsem(&gdev->remove_lock);
+	spin_lock_init(&gdev->ctx_lock);
+	ida_init(&gdev->ctx_ida);
 	gdev->pdev = pdev;
 	gdev->pci_segment = pci_domain_nr(pdev->bus);
 	gdev->pci_bus = pdev->bus->number;
@@ -304,6 +442,9 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = svmgpu_map_vram(gdev);
 	if (ret)
 		goto err_put;
+	ret = svmgpu_engine_init(gdev);
+	if (ret)
+		goto err_put;
 
 	gdev->misc.minor = MISC_DYNAMIC_MINOR;
 	gdev->misc.name = kasprintf(GFP_KERNEL, SVMGPU_NAME "%d", gdev->id);
@@ -316,7 +457,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	gdev->misc.mode = 0600;
 	ret = misc_register(&gdev->misc);
 	if (ret)
-		goto err_put;
+		goto err_engine;
 
 	pci_set_drvdata(pdev, gdev);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
@@ -327,6 +468,9 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		 gdev->vram ? ", CPU-mapped" : "");
 	return 0;
 
+err_engine:
+	svmgpu_engine_stop(gdev);
+	svmgpu_engine_fini(gdev);
 err_put:
 	svmgpu_device_put(gdev);
 	return ret;
@@ -335,11 +479,22 @@ err_put:
 static void svmgpu_remove(struct pci_dev *pdev)
 {
 	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
+	unsigned int i;
 
 	misc_deregister(&gdev->misc);
 
-	/* Wait for every hardware user, then forbid new ones. */
+	/* Wait for every ioctl, then forbid new hardware users. */
 	down_write(&gdev->remove_lock);
+	svmgpu_engine_stop(gdev);
+	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
+		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);
+
+		if (ctx) {
+			svmgpu_ctx_detach(ctx);
+			svmgpu_ctx_put(ctx);
+		}
+	}
+	svmgpu_engine_fini(gdev);
 	gdev->removed = true;
 	gdev->regs = NULL;
 	gdev->vram = NULL;

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	0
+#define SVMGPU_UAPI_VERSION_MINOR	1
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -51,7 +51,97 @@ struct svmgpu_info {
 	__u64 pad;
 };
 
+/* struct svmgpu_user_cmd.op */
+#define SVMGPU_CMD_COPY		1	/* len bytes from src to dst */
+#define SVMGPU_CMD_FILL		2	/* dst: len bytes of operand, repeated */
+#define SVMGPU_CMD_WRITE_IMM	3	/* width bytes of operand at dst */
+#define SVMGPU_CMD_ATOMIC	4	/* atomic_op on width bytes at dst */
+
+/* struct svmgpu_user_cmd.atomic_op */
+#define SVMGPU_ATOM_ADD		0
+#define SVMGPU_ATOM_XCHG	1
+#define SVMGPU_ATOM_CMPXCHG	2
+#define SVMGPU_ATOM_AND		3
+#define SVMGPU_ATOM_OR		4
+#define SVMGPU_ATOM_XOR		5
+#define SVMGPU_ATOM_UMIN	6
+#define SVMGPU_ATOM_UMAX	7
+#define SVMGPU_ATOM_SMIN	8
+#define SVMGPU_ATOM_SMAX	9
+
+#define SVMGPU_SUBMIT_MAX_CMDS	64
+#define SVMGPU_CMD_MAX_LEN	_BITULL(30)
+
+/**
+ * struct svmgpu_user_cmd - one device command on user virtual addresses
+ * @op: SVMGPU_CMD_*
+ * @atomic_op: SVMGPU_ATOM_* (ATOMIC)
+ * @width: 4 or 8 (WRITE_IMM, ATOMIC); dst aligned to it
+ * @status: out: 0, or the positive errno of this command: EFAULT (address
+ *	not mapped or not accessible), EPERM (write to a read-only mapping),
+ *	EOPNOTSUPP (atomic the device cannot do there), EIO (device error),
+ *	EHWPOISON (poisoned device memory)
+ * @dst: destination user address
+ * @src: source user address (COPY)
+ * @len: bytes (COPY, FILL), at most SVMGPU_CMD_MAX_LEN
+ * @operand: FILL pattern (8 bytes, little-endian), value (WRITE_IMM, ATOMIC)
+ * @compare: expected value (CMPXCHG)
+ * @result: out: old value (ATOMIC)
+ */
+struct svmgpu_user_cmd {
+	__u32 op;
+	__u32 atomic_op;
+	__u32 width;
+	__u32 status;
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+	__u64 operand;
+	__u64 compare;
+	__u64 result;
+};
+
+/**
+ * struct svmgpu_submit - run commands on the device and wait for them
+ * @cmds: user pointer to an array of struct svmgpu_user_cmd
+ * @count: 1 to SVMGPU_SUBMIT_MAX_CMDS
+ * @flags: must be 0
+ * @timeout_ms: 0 for the default (10 s)
+ *
+ * The commands run in order in the file's SVM context: the device mirrors
+ * the file's address space on demand (device page faults). The ioctl
+ * returns 0 when they all ran, each with its own status; -EINVAL for a bad
+ * argument (nothing ran), -EFAULT for an unreadable @cmds, -ETIMEDOUT,
+ * -EINTR, -ENODEV.
+ */
+struct svmgpu_submit {
+	__u64 cmds;
+	__u32 count;
+	__u32 flags;
+	__u64 timeout_ms;
+};
+
+/**
+ * struct svmgpu_stats - what the device did for this file
+ * @faults: device page faults serviced
+ * @replays: faults answered by retrying the command
+ * @cancels: faults that failed the command
+ * @invalidations: CPU page-table changes that removed device mappings
+ * @commands: commands submitted
+ * @pages_mapped: device page-table entries written
+ */
+struct svmgpu_stats {
+	__u64 faults;
+	__u64 replays;
+	__u64 cancels;
+	__u64 invalidations;
+	__u64 commands;
+	__u64 pages_mapped;
+};
+
 #define SVMGPU_IOCTL_BASE	'S'
 #define SVMGPU_IOCTL_GET_INFO	_IOR(SVMGPU_IOCTL_BASE, 0x00, struct svmgpu_info)
+#define SVMGPU_IOCTL_SUBMIT	_IOW(SVMGPU_IOCTL_BASE, 0x01, struct svmgpu_submit)
+#define SVMGPU_IOCTL_GET_STATS	_IOR(SVMGPU_IOCTL_BASE, 0x02, struct svmgpu_stats)
 
 #endif /* _UAPI_SVMGPU_H */

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svmgpu driver: state shared by its files.
+ *
+ * Lock order (outermost first):
+ *   svmgpu_ctx.mm's mmap_lock (hmm_range_fault only)
+ *   svmgpu_ring.lock            submission on one ring
+ *   svmgpu_ctx.pt_lock          the context's device page tables; the
+ *                               "driver lock" of the interval-notifier
+ *                               protocol (mmu_interval_read_retry)
+ *   svmgpu_device.tlb_lock      the TLB_INV_* register sequence
+ *   svmgpu_device.ctx_lock      the context table (spinlock)
+ */
+#ifndef _SVMGPU_DRV_H
+#define _SVMGPU_DRV_H
+
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/miscdevice.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "svmgpu/svmgpu_hw.h"
+
+#define SVMGPU_NAME             "svmgpu"
+#define SVMGPU_RING_ENTRIES     256
+#define SVMGPU_FAULTQ_ENTRIES   64
+/* Ring 0 runs user work (it may fault); ring 1 is the kernel's own. */
+#define SVMGPU_RING_USER        0
+#define SVMGPU_RING_KERNEL      1
+
+struct svmgpu_device;
+
+/**
+ * struct svmgpu_ring - one command ring of the device
+ * @gdev: the device
+ * @id: ring number
+ * @lock: serialises submissions, and holds the ring until they complete
+ * @desc: DMA-coherent descriptors
+ * @desc_dma: their bus address
+ * @tail: next free slot; protected by @lock
+ * @fence: DMA-coherent word the ring's FENCEs write
+ * @fence_dma: its bus address
+ * @seqno: last seqno submitted; protected by @lock
+ * @slot_errno: why the fault worker cancelled the command in each slot
+ *	(negative errno, 0 if none); written by the worker, read by the
+ *	submitter after its fence passed
+ */
+struct svmgpu_ring {
+	struct svmgpu_device *gdev;
+	unsigned int id;
+	struct mutex lock;
+	u8 *desc;
+	dma_addr_t desc_dma;
+	u32 tail;
+	__le64 *fence;
+	dma_addr_t fence_dma;
+	u64 seqno;
+	int slot_errno[SVMGPU_RING_ENTRIES];
+};
+
+/**
+ * struct svmgpu_cmd - one engine command, as the driver builds it
+ * @opcode: SVMGPU_OP_*
+ * @flags: SVMGPU_DESC_* (spaces, NO_IRQ)
+ * @ctx: device MMU context of virtual operands
+ * @atomic_op: SVMGPU_ATOMIC_* or TLB scope
+ * @width: 4 or 8 for WRITE_IMM and ATOMIC
+ * @dst: destination address
+ * @src: source address (COPY)
+ * @len: bytes (COPY, FILL, TLB range)
+ * @operand: pattern, value or seqno
+ * @compare: CMPXCHG expected value
+ * @status: out: SVMGPU_DESC_STATUS_*
+ * @result: out: ATOMIC old value
+ * @fault_errno: out: with status FAULT, why the fault was cancelled
+ *	(negative errno, or 0)
+ */
+struct svmgpu_cmd {
+	u8 opcode;
+	u8 flags;
+	u16 ctx;
+	u8 atomic_op;
+	u8 width;
+	u64 dst;
+	u64 src;
+	u64 len;
+	u64 operand;
+	u64 compare;
+	u32 status;
+	u64 result;
+	int fault_errno;
+};
+
+/**
+ * struct svmgpu_pt - one device page table and the CPU's view of it
+ * @entries: the DMA-coherent table the device walks
+ * @dma: its bus address
+ * @children: next-level tables (levels 3 to 1), NULL at level 0
+ */
+struct svmgpu_pt {
+	__le64 *entries;
+	dma_addr_t dma;
+	struct svmgpu_pt **children;
+};
+
+/**
+ * struct svmgpu_counters - what the device did for a context or the device
+ * @faults: device faults serviced
+ * @replays: faults answered with REPLAY
+ * @cancels: faults answered with CANCEL
+ * @invalidations: notifier invalidations that touched device mappings
+ * @commands: user commands submitted
+ * @pages_mapped: device PTEs written
+ */
+struct svmgpu_counters {
+	atomic64_t faults;
+	atomic64_t replays;
+	atomic64_t cancels;
+	atomic64_t invalidations;
+	atomic64_t commands;
+	atomic64_t pages_mapped;
+};
+
+/**
+ * struct svmgpu_ctx - an SVM context: one open file, one mm, one device
+ *	MMU context
+ * @gdev: the device (a reference is held)
+ * @kref: the file and each fault being serviced hold one
+ * @id: device MMU context number
+ * @mm: the mm bound at open (mmgrab'ed)
+ * @notifier: interval notifier over the whole user address space
+ * @pt_lock: protects @root and every table below, and orders PTE commits
+ *	against invalidations
+ * @root: the root page table
+ * @spare: a preallocated table per level below the root, so that mapping
+ *	never allocates under @pt_lock (reclaim may call our notifier, which
+ *	takes it); protected by @pt_lock, refilled outside it
+ * @stats: per-context counters
+ */
+struct svmgpu_ctx {
+	struct svmgpu_device *gdev;
+	struct kref kref;
+	unsigned int id;
+	struct mm_struct *mm;
+	struct mmu_interval_notifier notifier;
+	struct mutex pt_lock;
+	struct svmgpu_pt *root;
+	struct svmgpu_pt *spare[SVMGPU_PT_LEVELS - 1];
+	struct svmgpu_counters stats;
+};
+
+/**
+ * struct svmgpu_device - one svmgpu PCI function
+ * @kref: one reference for the PCI binding, one per open file
+ * @pdev: the PCI device; valid while !@removed
+ * @regs: BAR 0 register mapping; valid while !@removed
+ * @vram: CPU mapping of VRAM (coherent mode only, else NULL)
+ * @vram_size: bytes of VRAM
+ * @mem_mode: SVMGPU_MEM_MODE_* read from the device
+ * @hw_version: version register of the device
+ * @num_contexts: device MMU contexts
+ * @id: N of /dev/svmgpuN
+ * @misc: the character device
+ * @remove_lock: held for reading while the hardware is used, for writing
+ *	while it is torn down
+ * @removed: the PCI function is unbound; protected by @remove_lock
+ * @pci_segment: PCI domain, kept for GET_INFO after unbind
+ * @pci_bus: PCI bus number, kept likewise
+ * @pci_devfn: PCI devfn, kept likewise
+ * @rings: the user and kernel rings
+ * @fence_wq: woken by the completion interrupt
+ * @faultq: DMA-coherent fault records
+ * @faultq_dma: their bus address
+ * @faultq_head: next record to consume; only the fault worker touches it
+ * @fault_work: drains the fault queue
+ * @wq: ordered workqueue running @fault_work
+ * @tlb_lock: serialises the TLB_INV_* register sequence
+ * @ctx_lock: protects @ctxs
+ * @ctxs: contexts by device MMU context number
+ * @ctx_ida: allocates context numbers
+ * @stats: device-wide counters
+ */
+struct svmgpu_device {
+	struct kref kref;
+	struct pci_dev *pdev;
+	void __iomem *regs;
+	void *vram;
+	u64 vram_size;
+	u32 mem_mode;
+	u32 hw_version;
+	u32 num_contexts;
+	int id;
+	struct miscdevice misc;
+	struct rw_semaphore remove_lock;
+	bool removed;
+	u32 pci_segment;
+	u16 pci_bus;
+	u16 pci_devfn;
+
+	struct svmgpu_ring rings[2];
+	wait_queue_head_t fence_wq;
+	u8 *faultq;
+	dma_addr_t faultq_dma;
+	u32 faultq_head;
+	struct work_struct fault_work;
+	struct workqueue_struct *wq;
+	struct mutex tlb_lock;
+	spinlock_t ctx_lock;
+	struct svmgpu_ctx *ctxs[SVMGPU_CONTEXTS_MAX];
+	struct ida ctx_ida;
+	struct svmgpu_counters stats;
+};
+
+static inline u32 svmgpu_rd(struct svmgpu_device *gdev, u32 reg)
+{
+	return ioread32(gdev->regs + reg);
+}
+
+static inline void svmgpu_wr(struct svmgpu_device *gdev, u32 reg, u32 val)
+{
+	iowrite32(val, gdev->regs + reg);
+}
+
+static inline void svmgpu_wr64(struct svmgpu_device *gdev, u32 lo, u64 val)
+{
+	iowrite32(lower_32_bits(val), gdev->regs + lo);
+	iowrite32(upper_32_bits(val), gdev->regs + lo + 4);
+}
+
+/* svmgpu_drv.c */
+void svmgpu_device_put(struct svmgpu_device *gdev);
+
+/* svmgpu_engine.c */
+int svmgpu_engine_init(struct svmgpu_device *gdev);
+void svmgpu_engine_stop(struct svmgpu_device *gdev);
+void svmgpu_engine_fini(struct svmgpu_device *gdev);
+int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
+		    unsigned int count, unsigned long timeout);
+void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
+			   u64 start, u64 len);
+
+/* svmgpu_svm.c */
+struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev);
+void svmgpu_ctx_detach(struct svmgpu_ctx *ctx);
+void svmgpu_ctx_unpublish(struct svmgpu_ctx *ctx);
+void svmgpu_ctx_put(struct svmgpu_ctx *ctx);
+struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
+				     unsigned int id);
+int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
+
+#endif /* _SVMGPU_DRV_H */

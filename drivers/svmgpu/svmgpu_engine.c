@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmgpu engine: rings, fences, interrupts and the fault queue
+ *
+ * DOC: Command submission
+ *
+ * The driver uses two of the device's rings: SVMGPU_RING_USER for work on
+ * user virtual addresses (which may fault) and SVMGPU_RING_KERNEL for its
+ * own copies, so that servicing a fault never waits behind the command that
+ * faulted. A submitter holds the ring's lock from the doorbell until its
+ * commands completed: the ring is empty whenever the lock is free, so there
+ * is no space accounting. The last descriptor of every submission is a
+ * FENCE that writes the submission's seqno to a DMA-coherent word; the
+ * completion interrupt wakes the waiters, and waiters also poll that word
+ * every 10 ms, so that a lost interrupt costs latency, never a hang.
+ *
+ * DOC: Device faults
+ *
+ * The fault interrupt queues fault_work on an ordered workqueue. The worker
+ * drains the fault queue, services each fault in the faulting context
+ * (svmgpu_service_fault()) and answers REPLAY, or CANCEL when the fault
+ * cannot be serviced: the command then completes with status FAULT, which
+ * the submitter reports as -EFAULT.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/unaligned.h>
+
+#include "svmgpu_drv.h"
+
+#define SVMGPU_POLL_INTERVAL	(HZ / 100)
+
+static void svmgpu_desc_encode(u8 *d, const struct svmgpu_cmd *cmd)
+{
+	memset(d, 0, SVMGPU_DESC_SIZE);
+	d[SVMGPU_DESC_OPCODE] = cmd->opcode;
+	d[SVMGPU_DESC_FLAGS] = cmd->flags;
+	put_unaligned_le16(cmd->ctx, d + SVMGPU_DESC_CTX);
+	d[SVMGPU_DESC_ATOMIC_OP] = cmd->atomic_op;
+	d[SVMGPU_DESC_WIDTH] = cmd->width;
+	put_unaligned_le64(cmd->dst, d + SVMGPU_DESC_DST);
+	put_unaligned_le64(cmd->src, d + SVMGPU_DESC_SRC);
+	put_unaligned_le64(cmd->len, d + SVMGPU_DESC_LEN);
+	put_unaligned_le64(cmd->operand, d + SVMGPU_DESC_OPERAND);
+	put_unaligned_le64(cmd->compare, d + SVMGPU_DESC_COMPARE);
+}
+
+/* Slot @i of the submission starting at the tail (indices wrap). */
+static u8 *svmgpu_ring_slot(struct svmgpu_ring *ring, unsigned int i)
+{
+	return ring->desc + (size_t)((ring->tail + i) % SVMGPU_RING_ENTRIES) *
+	       SVMGPU_DESC_SIZE;
+}
+
+static bool svmgpu_ring_done(struct svmgpu_ring *ring, u64 seqno)
+{
+	return le64_to_cpu(READ_ONCE(*ring->fence)) >= seqno;
+}
+
+/*
+ * Forget whatever the ring still holds: disabling resets head and tail.
+ * Used after a timeout, so that the next submitter finds an empty ring.
+ */
+static void svmgpu_ring_restart(struct svmgpu_ring *ring)
+{
+	struct svmgpu_device *gdev = ring->gdev;
+
+	lockdep_assert_held(&ring->lock);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(ring->id), 0);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(ring->id),
+		  SVMGPU_RING_CONTROL_ENABLE);
+	ring->tail = 0;
+}
+
+/**
+ * svmgpu_ring_run() - execute commands on a ring and wait for them
+ * @ring: the ring
+ * @cmds: the commands; their status and result are filled in
+ * @count: how many, at most SVMGPU_RING_ENTRIES - 2
+ * @timeout: jiffies to wait for completion
+ *
+ * Context: process; sleeps. The caller keeps the hardware alive (holds
+ * svmgpu_device.remove_lock for reading or is the probe/remove path).
+ * Return: 0 when every command completed (check each status),
+ * -ETIMEDOUT if they did not within @timeout (the ring is then restarted
+ * and the commands' statuses are undefined), -EINTR on a fatal signal
+ * (likewise), -EINVAL for a bad @count.
+ */
+int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
+		    unsigned int count, unsigned long timeout)
+{
+	struct svmgpu_device *gdev = ring->gdev;
+	unsigned long deadline = jiffies + timeout;
+	struct svmgpu_cmd fence = {
+		.opcode = SVMGPU_OP_FENCE,
+		.flags = SVMGPU_SPACE_SYS << SVMGPU_DESC_DST_SPACE_SHIFT,
+		.dst = ring->fence_dma,
+	};
+	unsigned int i;
+	int ret = 0;
+
+	if (!count || count > SVMGPU_RING_ENTRIES - 2)
+		return -EINVAL;
+
+	mutex_lock(&ring->lock);
+	for (i = 0; i < count; i++) {
+		svmgpu_desc_encode(svmgpu_ring_slot(ring, i), &cmds[i]);
+		WRITE_ONCE(ring->slot_errno[(ring->tail + i) %
+					    SVMGPU_RING_ENTRIES], 0);
+	}
+	fence.operand = ++ring->seqno;
+	svmgpu_desc_encode(svmgpu_ring_slot(ring, count), &fence);
+	/* Descriptors must be visible before the doorbell. */
+	dma_wmb();
+	svmgpu_wr(gdev, SVMGPU_REG_RING_TAIL(ring->id),
+		  (ring->tail + count + 1) % SVMGPU_RING_ENTRIES);
+
+	while (!svmgpu_ring_done(ring, fence.operand)) {
+		if (time_after(jiffies, deadline)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (wait_event_killable_timeout(gdev->fence_wq,
+						svmgpu_ring_done(ring, fence.operand),
+						SVMGPU_POLL_INTERVAL) < 0) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	if (ret) {
+		dev_warn_ratelimited(&gdev->pdev->dev, "ring %u: %s, restarting it\n",
+				     ring->id, ret == -EINTR ? "interrupted" :
+				     "timed out");
+		svmgpu_ring_restart(ring);
+		goto out;
+	}
+
+	/* The fence passed: every earlier status and result is written. */
+	dma_rmb();
+	for (i = 0; i < count; i++) {
+		u8 *d = svmgpu_ring_slot(ring, i);
+
+		cmds[i].status = get_unaligned_le32(d + SVMGPU_DESC_STATUS);
+		cmds[i].result = get_unaligned_le64(d + SVMGPU_DESC_RESULT);
+		cmds[i].fault_errno =
+			READ_ONCE(ring->slot_errno[(ring->tail + i) %
+						   SVMGPU_RING_ENTRIES]);
+	}
+	ring->tail = (ring->tail + count + 1) % SVMGPU_RING_ENTRIES;
+out:
+	mutex_unlock(&ring->lock);
+	return ret;
+}
+
+/**
+ * svmgpu_tlb_invalidate() - drop device TLB entries, synchronously
+ * @gdev: the device
+ * @scope: SVMGPU_TLB_INV_*
+ * @ctx: context (CONTEXT and RANGE scopes)
+ * @start: first byte of the range (RANGE scope)
+ * @len: bytes of the range (RANGE scope)
+ *
+ * When this returns, no engine access uses an invalidated translation
+ * (the device's synchronous TLB_INV registers guarantee it).
+ * Context: process; sleeps.
+ */
+void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
+			   u64 start, u64 len)
+{
+	mutex_lock(&gdev->tlb_lock);
+	svmgpu_wr(gdev, SVMGPU_REG_TLB_INV_CTX, ctx);
+	svmgpu_wr64(gdev, SVMGPU_REG_TLB_INV_START_LO, start);
+	svmgpu_wr64(gdev, SVMGPU_REG_TLB_INV_LEN_LO, len);
+	svmgpu_wr(gdev, SVMGPU_REG_TLB_INV_CONTROL, scope);
+	mutex_unlock(&gdev->tlb_lock);
+}
+
+static irqreturn_t svmgpu_irq_completion(int irq, void *data)
+{
+	struct svmgpu_device *gdev = data;
+
+	svmgpu_wr(gdev, SVMGPU_REG_INT_STATUS, SVMGPU_INT_COMPLETION);
+	wake_up_all(&gdev->fence_wq);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t svmgpu_irq_fault(int irq, void *data)
+{
+	struct svmgpu_device *gdev = data;
+
+	svmgpu_wr(gdev, SVMGPU_REG_INT_STATUS, SVMGPU_INT_FAULT);
+	queue_work(gdev->wq, &gdev->fault_work);
+	return IRQ_HANDLED;
+}
+
+static irqreturn_t svmgpu_irq_error(int irq, void *data)
+{
+	struct svmgpu_device *gdev = data;
+	u32 error = svmgpu_rd(gdev, SVMGPU_REG_ERROR);
+
+	svmgpu_wr(gdev, SVMGPU_REG_ERROR, error);
+	svmgpu_wr(gdev, SVMGPU_REG_INT_STATUS, SVMGPU_INT_ERROR);
+	dev_err_ratelimited(&gdev->pdev->dev, "device error 0x%x, status 0x%x\n",
+			    error, svmgpu_rd(gdev, SVMGPU_REG_STATUS));
+	/* An overflowed fault queue has records again once we drain it. */
+	queue_work(gdev->wq, &gdev->fault_work);
+	wake_up_all(&gdev->fence_wq);
+	return IRQ_HANDLED;
+}
+
+static void svmgpu_fault_work(struct work_struct *work)
+{
+	struct svmgpu_device *gdev =
+		container_of(work, struct svmgpu_device, fault_work);
+	u32 tail;
+
+	while ((tail = svmgpu_rd(gdev, SVMGPU_REG_FAULTQ_TAIL)) !=
+	       gdev->faultq_head) {
+		u8 *rec = gdev->faultq + (size_t)gdev->faultq_head *
+			  SVMGPU_FAULT_RECORD_SIZE;
+		u64 addr;
+		u32 id, index;
+		u16 ctx_id;
+		u8 access, ring_id;
+		struct svmgpu_ctx *ctx;
+		int ret;
+
+		if (tail >= SVMGPU_FAULTQ_ENTRIES) {
+			pci_err(gdev->pdev, "fault queue tail %u out of range\n",
+				tail);
+			return;
+		}
+		/* TAIL was read before the record it covers. */
+		dma_rmb();
+		addr = get_unaligned_le64(rec + SVMGPU_FREC_ADDR);
+		id = get_unaligned_le32(rec + SVMGPU_FREC_ID);
+		ctx_id = get_unaligned_le16(rec + SVMGPU_FREC_CTX);
+		access = rec[SVMGPU_FREC_ACCESS];
+		index = get_unaligned_le32(rec + SVMGPU_FREC_RING_INDEX);
+		ring_id = rec[SVMGPU_FREC_RING];
+		gdev->faultq_head = (gdev->faultq_head + 1) %
+				    SVMGPU_FAULTQ_ENTRIES;
+		svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_HEAD, gdev->faultq_head);
+
+		ctx = svmgpu_ctx_lookup(gdev, ctx_id);
+		ret = ctx ? svmgpu_service_fault(ctx, addr, access) : -ENODEV;
+		atomic64_inc(&gdev->stats.faults);
+		if (ret) {
+			atomic64_inc(&gdev->stats.cancels);
+			if (ctx)
+				atomic64_inc(&ctx->stats.cancels);
+			/* Tell the submitter why, before the command completes. */
+			if (ring_id < ARRAY_SIZE(gdev->rings) &&
+			    index < SVMGPU_RING_ENTRIES)
+				WRITE_ONCE(gdev->rings[ring_id].slot_errno[index],
+					   ret);
+			svmgpu_wr(gdev, SVMGPU_REG_FAULT_RESPONSE,
+				  (id & SVMGPU_FAULT_RESPONSE_ID_MASK) |
+				  SVMGPU_FAULT_RESPONSE_CANCEL);
+		} else {
+			atomic64_inc(&gdev->stats.replays);
+			atomic64_inc(&ctx->stats.replays);
+			svmgpu_wr(gdev, SVMGPU_REG_FAULT_RESPONSE,
+				  (id & SVMGPU_FAULT_RESPONSE_ID_MASK) |
+				  SVMGPU_FAULT_RESPONSE_REPLAY);
+		}
+		if (ctx)
+			svmgpu_ctx_put(ctx);
+	}
+}
+
+static int svmgpu_ring_init(struct svmgpu_device *gdev, unsigned int id)
+{
+	struct svmgpu_ring *ring = &gdev->rings[id];
+	struct device *dev = &gdev->pdev->dev;
+
+	ring->gdev = gdev;
+	ring->id = id;
+	mutex_init(&ring->lock);
+	ring->desc = dmam_alloc_coherent(dev, SVMGPU_RING_ENTRIES *
+					 SVMGPU_DESC_SIZE, &ring->desc_dma,
+					 GFP_KERNEL);
+	ring->fence = dmam_alloc_coherent(dev, sizeof(*ring->fence),
+					  &ring->fence_dma, GFP_KERNEL);
+	if (!ring->desc || !ring->fence)
+		return -ENOMEM;
+	svmgpu_wr64(gdev, SVMGPU_REG_RING_BASE_LO(id), ring->desc_dma);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_SIZE(id), SVMGPU_RING_ENTRIES);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(id),
+		  SVMGPU_RING_CONTROL_ENABLE);
+	if (!(svmgpu_rd(gdev, SVMGPU_REG_RING_CONTROL(id)) &
+	      SVMGPU_RING_CONTROL_ENABLE))
+		return -EIO;
+	return 0;
+}
+
+/**
+ * svmgpu_engine_init() - set up interrupts, rings and the fault queue
+ * @gdev: the device, its BAR 0 mapped
+ *
+ * Return: 0 or a negative errno. Everything is device-managed.
+ */
+int svmgpu_engine_init(struct svmgpu_device *gdev)
+{
+	static const irq_handler_t handlers[SVMGPU_NUM_VECTORS] = {
+		[SVMGPU_VEC_COMPLETION] = svmgpu_irq_completion,
+		[SVMGPU_VEC_FAULT] = svmgpu_irq_fault,
+		[SVMGPU_VEC_ERROR] = svmgpu_irq_error,
+	};
+	struct pci_dev *pdev = gdev->pdev;
+	unsigned int i;
+	int ret;
+
+	pci_set_master(pdev);
+	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		return ret;
+
+	init_waitqueue_head(&gdev->fence_wq);
+	mutex_init(&gdev->tlb_lock);
+	INIT_WORK(&gdev->fault_work, svmgpu_fault_work);
+	gdev->wq = alloc_ordered_workqueue("svmgpu%d-faults", 0, gdev->id);
+	if (!gdev->wq)
+		return -ENOMEM;
+
+	gdev->faultq = dmam_alloc_coherent(&pdev->dev, SVMGPU_FAULTQ_ENTRIES *
+					   SVMGPU_FAULT_RECORD_SIZE,
+					   &gdev->faultq_dma, GFP_KERNEL);
+	if (!gdev->faultq) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
+	svmgpu_wr64(gdev, SVMGPU_REG_FAULTQ_BASE_LO, gdev->faultq_dma);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_SIZE, SVMGPU_FAULTQ_ENTRIES);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, SVMGPU_FAULTQ_CONTROL_ENABLE);
+	gdev->faultq_head = 0;
+
+	ret = pci_alloc_irq_vectors(pdev, SVMGPU_NUM_VECTORS,
+				    SVMGPU_NUM_VECTORS, PCI_IRQ_MSIX);
+	if (ret < 0) {
+		pci_err(pdev, "cannot get %d MSI-X vectors: %d\n",
+			SVMGPU_NUM_VECTORS, ret);
+		goto err_wq;
+	}
+	for (i = 0; i < SVMGPU_NUM_VECTORS; i++) {
+		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, i),
+				       handlers[i], 0, SVMGPU_NAME, gdev);
+		if (ret)
+			goto err_wq;
+	}
+
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++) {
+		ret = svmgpu_ring_init(gdev, i);
+		if (ret)
+			goto err_wq;
+	}
+	return 0;
+
+err_wq:
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
+	destroy_workqueue(gdev->wq);
+	return ret;
+}
+
+/**
+ * svmgpu_engine_stop() - stop the rings, the fault queue and fault service
+ * @gdev: the device; no submitter may be running
+ *
+ * Afterwards the device starts no command and the fault worker is idle.
+ */
+void svmgpu_engine_stop(struct svmgpu_device *gdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
+		svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(i), 0);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
+	flush_workqueue(gdev->wq);
+}
+
+/**
+ * svmgpu_engine_fini() - release what svmgpu_engine_init() set up
+ * @gdev: the device, stopped by svmgpu_engine_stop()
+ *
+ * Device-managed memory and interrupts go when the device is unbound.
+ */
+void svmgpu_engine_fini(struct svmgpu_device *gdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_NUM_VECTORS; i++)
+		disable_irq(pci_irq_vector(gdev->pdev, i));
+	destroy_workqueue(gdev->wq);
+}

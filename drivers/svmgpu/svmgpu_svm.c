@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmgpu shared virtual memory: contexts, device page tables, mirroring
+ *
+ * DOC: SVM contexts
+ *
+ * Opening /dev/svmgpuN creates a context: it binds current->mm, takes one of
+ * the device's MMU contexts and gives it an empty root page table. Device
+ * work of that file runs on user virtual addresses of that mm, translated
+ * by the context's page tables, which mirror the CPU's: nothing is mapped
+ * up front; the device faults, and the driver mirrors the faulting page.
+ *
+ * DOC: Mirroring
+ *
+ * A device fault is serviced with the canonical loop of
+ * Documentation/mm/hmm.rst: mmu_interval_read_begin(), hmm_range_fault()
+ * under the mmap read lock, then under pt_lock mmu_interval_read_retry()
+ * and, only if no invalidation intervened, the device PTE is written. One
+ * interval notifier covers the whole address space; its invalidate callback
+ * takes pt_lock, bumps the sequence, clears the device PTEs of the range and
+ * invalidates the device TLB synchronously, so that when it returns the
+ * device no longer uses the range. Read-only CPU mappings are mirrored
+ * read-only: a device write to them faults again and, if the VMA forbids
+ * writing, hmm_range_fault() answers -EPERM and the command is cancelled.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/hmm.h>
+#include <linux/sched/mm.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "svmgpu_drv.h"
+
+/* === device page tables === */
+
+static struct svmgpu_pt *svmgpu_pt_alloc(struct svmgpu_device *gdev,
+					 int level)
+{
+	struct svmgpu_pt *pt = kzalloc_obj(*pt);
+
+	if (!pt)
+		return NULL;
+	pt->entries = dma_alloc_coherent(&gdev->pdev->dev, PAGE_SIZE, &pt->dma,
+					 GFP_KERNEL);
+	if (!pt->entries)
+		goto err;
+	if (level > 0) {
+		pt->children = kcalloc(SVMGPU_PT_ENTRIES, sizeof(*pt->children),
+				       GFP_KERNEL);
+		if (!pt->children)
+			goto err;
+	}
+	return pt;
+err:
+	if (pt->entries)
+		dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries,
+				  pt->dma);
+	kfree(pt);
+	return NULL;
+}
+
+static unsigned int svmgpu_pt_index(u64 va, int level)
+{
+	return (va >> (SVMGPU_PAGE_SHIFT + 9 * level)) &
+	       (SVMGPU_PT_ENTRIES - 1);
+}
+
+/* Release the DMA mapping of the page a leaf entry points at. */
+static void svmgpu_pte_release(struct svmgpu_device *gdev, u64 pte)
+{
+	dma_unmap_page(&gdev->pdev->dev, pte & SVMGPU_PTE_ADDR_MASK, PAGE_SIZE,
+		       DMA_BIDIRECTIONAL);
+}
+
+static void svmgpu_pt_free(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
+			   int level)
+{
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
+		u64 e = le64_to_cpu(pt->entries[i]);
+
+		if (level > 0 && pt->children[i])
+			svmgpu_pt_free(gdev, pt->children[i], level - 1);
+		else if (level == 0 && (e & SVMGPU_PTE_VALID))
+			svmgpu_pte_release(gdev, e);
+	}
+	dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries, pt->dma);
+	kfree(pt->children);
+	kfree(pt);
+}
+
+/**
+ * svmgpu_pt_refill() - make sure a spare table exists at every level
+ * @ctx: the context
+ *
+ * Context: process, pt_lock NOT held: allocating may enter reclaim, which
+ * may call our invalidate callback, which takes pt_lock.
+ * Return: 0 or -ENOMEM.
+ */
+static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
+{
+	int level;
+
+	lockdep_assert_not_held(&ctx->pt_lock);
+	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
+		struct svmgpu_pt *pt;
+
+		if (READ_ONCE(ctx->spare[level]))
+			continue;
+		pt = svmgpu_pt_alloc(ctx->gdev, level);
+		if (!pt)
+			return -ENOMEM;
+		mutex_lock(&ctx->pt_lock);
+		if (!ctx->spare[level]) {
+			ctx->spare[level] = pt;
+			pt = NULL;
+		}
+		mutex_unlock(&ctx->pt_lock);
+		if (pt)
+			svmgpu_pt_free(ctx->gdev, pt, level);
+	}
+	return 0;
+}
+
+/*
+ * Install the 4 KiB leaf @pte for @va, taking missing tables from the
+ * spares (never allocating: we hold pt_lock). A leaf already there is
+ * released first. Returns -EAGAIN if a spare ran out: refill and retry.
+ */
+static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte)
+{
+	struct svmgpu_pt *pt = ctx->root;
+	unsigned int idx;
+	int level;
+	u64 old;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; level > 0; level--) {
+		idx = svmgpu_pt_index(va, level);
+		if (!pt->children[idx]) {
+			struct svmgpu_pt *child = ctx->spare[level - 1];
+
+			if (!child)
+				return -EAGAIN;
+			ctx->spare[level - 1] = NULL;
+			pt->children[idx] = child;
+			pt->entries[idx] = cpu_to_le64(child->dma |
+						       SVMGPU_PTE_VALID);
+		}
+		pt = pt->children[idx];
+	}
+	idx = svmgpu_pt_index(va, 0);
+	old = le64_to_cpu(pt->entries[idx]);
+	if (old & SVMGPU_PTE_VALID)
+		svmgpu_pte_release(ctx->gdev, old);
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
+	return 0;
+}
+
+/* Clear the leaves of [start, end) below @pt; returns how many were set. */
+static unsigned long svmgpu_pt_clear(struct svmgpu_device *gdev,
+				     struct svmgpu_pt *pt, int level, u64 base,
+				     u64 start, u64 end)
+{
+	u64 span = 1ull << (SVMGPU_PAGE_SHIFT + 9 * level);
+	unsigned long cleared = 0;
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+		u64 e;
+
+		if (hi <= start || lo >= end)
+			continue;
+		if (level > 0) {
+			if (pt->children[i])
+				cleared += svmgpu_pt_clear(gdev, pt->children[i],
+							   level - 1, lo, start,
+							   end);
+			continue;
+		}
+		e = le64_to_cpu(pt->entries[i]);
+		if (e & SVMGPU_PTE_VALID) {
+			WRITE_ONCE(pt->entries[i], 0);
+			svmgpu_pte_release(gdev, e);
+			cleared++;
+		}
+	}
+	return cleared;
+}
+
+/* === contexts === */
+
+static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
+			      const struct mmu_notifier_range *range,
+			      unsigned long cur_seq)
+{
+	struct svmgpu_ctx *ctx = container_of(mni, struct svmgpu_ctx, notifier);
+	u64 start = range->start, end = range->end;
+	unsigned long cleared;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&ctx->pt_lock);
+	else if (!mutex_trylock(&ctx->pt_lock))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	/* No root: the device is gone, nothing it could still use. */
+	if (ctx->root) {
+		end = min_t(u64, end, 1ull << SVMGPU_VA_BITS);
+		cleared = start < end ?
+			  svmgpu_pt_clear(ctx->gdev, ctx->root,
+					  SVMGPU_PT_LEVELS - 1, 0, start, end) :
+			  0;
+		if (cleared) {
+			svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE,
+					      ctx->id, start, end - start);
+			atomic64_inc(&ctx->stats.invalidations);
+			atomic64_inc(&ctx->gdev->stats.invalidations);
+		}
+	}
+	mutex_unlock(&ctx->pt_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svmgpu_notifier_ops = {
+	.invalidate = svmgpu_invalidate,
+};
+
+/**
+ * svmgpu_ctx_create() - an SVM context for current->mm on @gdev
+ * @gdev: the device; the caller holds remove_lock for reading
+ *
+ * Return: the context (one reference) or an ERR_PTR: -EBUSY when every
+ * device MMU context is taken, -ENOMEM.
+ */
+struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev)
+{
+	struct svmgpu_ctx *ctx;
+	int ret;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	ctx = kzalloc_obj(*ctx);
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&ctx->kref);
+	mutex_init(&ctx->pt_lock);
+	ctx->gdev = gdev;
+	/*
+	 * Teach lockdep now that reclaim may take pt_lock (through our
+	 * notifier), so that an allocation under it is reported on every run,
+	 * not only when reclaim happens to hit.
+	 */
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&ctx->pt_lock);
+	fs_reclaim_release(GFP_KERNEL);
+
+	ret = ida_alloc_max(&gdev->ctx_ida, gdev->num_contexts - 1, GFP_KERNEL);
+	if (ret < 0) {
+		ret = ret == -ENOSPC ? -EBUSY : ret;
+		goto err_free;
+	}
+	ctx->id = ret;
+
+	ctx->root = svmgpu_pt_alloc(gdev, SVMGPU_PT_LEVELS - 1);
+	if (!ctx->root) {
+		ret = -ENOMEM;
+		goto err_ida;
+	}
+	ctx->mm = current->mm;
+	mmgrab(ctx->mm);
+	ret = mmu_interval_notifier_insert(&ctx->notifier, ctx->mm, 0,
+					   ULONG_MAX & PAGE_MASK,
+					   &svmgpu_notifier_ops);
+	if (ret)
+		goto err_mm;
+
+	svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), ctx->root->dma);
+	svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0, 0);
+	kref_get(&gdev->kref);
+	spin_lock(&gdev->ctx_lock);
+	gdev->ctxs[ctx->id] = ctx;
+	spin_unlock(&gdev->ctx_lock);
+	return ctx;
+
+err_mm:
+	mmdrop(ctx->mm);
+	svmgpu_pt_free(gdev, ctx->root, SVMGPU_PT_LEVELS - 1);
+err_ida:
+	ida_free(&gdev->ctx_ida, ctx->id);
+err_free:
+	kfree(ctx);
+	return ERR_PTR(ret);
+}
+
+/**
+ * svmgpu_ctx_detach() - tear down a context's hardware state
+ * @ctx: the context
+ *
+ * Called when the file closes, or for every context when the device goes
+ * away. Afterwards the device holds no translation of the context and its
+ * notifier has nothing left to invalidate. Idempotent.
+ * Context: process; the caller keeps the hardware alive.
+ */
+void svmgpu_ctx_detach(struct svmgpu_ctx *ctx)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+
+	int level;
+
+	mutex_lock(&ctx->pt_lock);
+	if (ctx->root) {
+		svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), 0);
+		svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0,
+				      0);
+		svmgpu_pt_free(gdev, ctx->root, SVMGPU_PT_LEVELS - 1);
+		ctx->root = NULL;
+	}
+	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
+		if (ctx->spare[level])
+			svmgpu_pt_free(gdev, ctx->spare[level], level);
+		ctx->spare[level] = NULL;
+	}
+	mutex_unlock(&ctx->pt_lock);
+}
+
+static void svmgpu_ctx_release(struct kref *kref)
+{
+	struct svmgpu_ctx *ctx = container_of(kref, struct svmgpu_ctx, kref);
+	struct svmgpu_device *gdev = ctx->gdev;
+
+	/* The last reference: the file is closed and no fault is serviced. */
+	mmu_interval_notifier_remove(&ctx->notifier);
+	WARN_ON(ctx->root);
+	mmdrop(ctx->mm);
+	ida_free(&gdev->ctx_ida, ctx->id);
+	kfree(ctx);
+	svmgpu_device_put(gdev);
+}
+
+/**
+ * svmgpu_ctx_put() - drop a reference to a context
+ * @ctx: the context
+ */
+void svmgpu_ctx_put(struct svmgpu_ctx *ctx)
+{
+	kref_put(&ctx->kref, svmgpu_ctx_release);
+}
+
+/**
+ * svmgpu_ctx_unpublish() - make a context unreachable for fault service
+ * @ctx: the context
+ */
+void svmgpu_ctx_unpublish(struct svmgpu_ctx *ctx)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+
+	spin_lock(&gdev->ctx_lock);
+	if (gdev->ctxs[ctx->id] == ctx)
+		gdev->ctxs[ctx->id] = NULL;
+	spin_unlock(&gdev->ctx_lock);
+}
+
+/**
+ * svmgpu_ctx_lookup() - the context of a device MMU context number
+ * @gdev: the device
+ * @id: device MMU context number, from a fault record
+ *
+ * Return: the context with a reference, or NULL.
+ */
+struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
+				     unsigned int id)
+{
+	struct svmgpu_ctx *ctx = NULL;
+
+	if (id >= SVMGPU_CONTEXTS_MAX)
+		return NULL;
+	spin_lock(&gdev->ctx_lock);
+	if (gdev->ctxs[id] && kref_get_unless_zero(&gdev->ctxs[id]->kref))
+		ctx = gdev->ctxs[id];
+	spin_unlock(&gdev->ctx_lock);
+	return ctx;
+}
+
+/* === fault service === */
+
+/**
+ * svmgpu_service_fault() - mirror the page behind a device fault
+ * @ctx: the faulting context
+ * @addr: faulting device-virtual (= user virtual) address
+ * @access: SVMGPU_ACCESS_*
+ *
+ * Return: 0 when the page is mapped as @access needs (REPLAY), else a
+ * negative errno (CANCEL): -EFAULT no VMA or no access, -EPERM write to a
+ * read-only mapping, -EOPNOTSUPP atomic on system memory without the
+ * device's sysmem atomics, -ESRCH the mm is gone, -ENODEV the device is
+ * gone, -EBUSY invalidations kept racing for HMM_RANGE_DEFAULT_TIMEOUT.
+ * Context: process (the fault worker); sleeps.
+ */
+int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+	bool write = access != SVMGPU_ACCESS_READ;
+	unsigned long pfn = 0, timeout;
+	struct hmm_range range = {
+		.notifier = &ctx->notifier,
+		.start = addr & PAGE_MASK,
+		.end = (addr & PAGE_MASK) + PAGE_SIZE,
+		.hmm_pfns = &pfn,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = gdev,
+	};
+	struct mm_struct *mm = ctx->mm;
+	dma_addr_t dma;
+	u64 pte;
+	int ret;
+
+	if (addr >> SVMGPU_VA_BITS || addr >= TASK_SIZE)
+		return -EFAULT;
+	if (access == SVMGPU_ACCESS_ATOMIC &&
+	    !(svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS))
+		return -EOPNOTSUPP;	/* exclusive access: not yet */
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+
+	atomic64_inc(&ctx->stats.faults);
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		if (time_after(jiffies, timeout)) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = svmgpu_pt_refill(ctx);
+		if (ret)
+			break;
+		range.notifier_seq = mmu_interval_read_begin(&ctx->notifier);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(&range);
+		mmap_read_unlock(mm);
+		if (ret == -EBUSY)
+			continue;
+		if (ret)
+			break;
+
+		dma = dma_map_page(&gdev->pdev->dev, hmm_pfn_to_page(pfn), 0,
+				   PAGE_SIZE, DMA_BIDIRECTIONAL);
+		if (dma_mapping_error(&gdev->pdev->dev, dma)) {
+			ret = -ENOMEM;
+			break;
+		}
+		pte = dma | SVMGPU_PTE_VALID |
+		      (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+
+		mutex_lock(&ctx->pt_lock);
+		if (mmu_interval_read_retry(&ctx->notifier,
+					    range.notifier_seq)) {
+			mutex_unlock(&ctx->pt_lock);
+			dma_unmap_page(&gdev->pdev->dev, dma, PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+			continue;
+		}
+		ret = ctx->root ? svmgpu_pt_map(ctx, range.start, pte) :
+				  -ENODEV;
+		mutex_unlock(&ctx->pt_lock);
+		if (ret) {
+			dma_unmap_page(&gdev->pdev->dev, dma, PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+			if (ret == -EAGAIN)
+				continue;	/* spares taken meanwhile */
+		} else {
+			atomic64_inc(&ctx->stats.pages_mapped);
+			atomic64_inc(&gdev->stats.pages_mapped);
+		}
+		break;
+	}
+	mmput(mm);
+	return ret;
+}

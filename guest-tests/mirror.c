@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shared virtual memory through the mirror: the device works on ordinary
+ * process memory through its own page tables, filled on demand by device
+ * page faults (hmm_range_fault) and emptied by MMU-notifier invalidations.
+ * Every test checks the data, not only the return codes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "svmgpu.h"
+
+#define PAGE 4096UL
+
+static int submit(int fd, struct svmgpu_user_cmd *cmds, unsigned int n)
+{
+	struct svmgpu_submit sub = {
+		.cmds = (uintptr_t)cmds,
+		.count = n,
+	};
+
+	return ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub) ? -errno : 0;
+}
+
+/* One device command; returns its status (0 or a positive errno). */
+static int dev_copy(int fd, void *dst, const void *src, size_t len)
+{
+	struct svmgpu_user_cmd c = {
+		.op = SVMGPU_CMD_COPY,
+		.dst = (uintptr_t)dst,
+		.src = (uintptr_t)src,
+		.len = len,
+	};
+	int ret = submit(fd, &c, 1);
+
+	return ret ? ret : (int)c.status;
+}
+
+static int dev_fill(int fd, void *dst, __u64 pattern, size_t len)
+{
+	struct svmgpu_user_cmd c = {
+		.op = SVMGPU_CMD_FILL,
+		.dst = (uintptr_t)dst,
+		.operand = pattern,
+		.len = len,
+	};
+	int ret = submit(fd, &c, 1);
+
+	return ret ? ret : (int)c.status;
+}
+
+static void *map_anon(size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static struct svmgpu_stats stats(int fd)
+{
+	struct svmgpu_stats st = { 0 };
+
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &st);
+	return st;
+}
+
+FIXTURE(mirror) {
+	int fd;
+};
+
+FIXTURE_SETUP(mirror)
+{
+	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(mirror)
+{
+	close(self->fd);
+}
+
+/* The device reads what the CPU wrote and writes what the CPU reads. */
+TEST_F(mirror, copy_anonymous)
+{
+	size_t len = 5 * PAGE + 123;
+	__u8 *a = map_anon(8 * PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(8 * PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_stats st;
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	for (size_t i = 0; i < len; i++)
+		a[i] = i * 31 + 7;
+	ASSERT_EQ(dev_copy(self->fd, b + 17, a, len), 0);
+	ASSERT_EQ(memcmp(b + 17, a, len), 0);
+	for (int i = 0; i < 17; i++)
+		ASSERT_EQ(b[i], 0);
+	st = stats(self->fd);
+	EXPECT_GE(st.faults, 6);	/* at least one per source page */
+	EXPECT_EQ(st.cancels, 0);
+	EXPECT_EQ(st.commands, 1);
+}
+
+/* Pages the CPU never touched: the device's write populates them. */
+TEST_F(mirror, fill_untouched)
+{
+	size_t len = 3 * PAGE;
+	__u64 *p = map_anon(len, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(dev_fill(self->fd, p, 0x0123456789abcdefull, len), 0);
+	for (size_t i = 0; i < len / 8; i++)
+		ASSERT_EQ(p[i], 0x0123456789abcdefull);
+}
+
+/* A second run needs no fault: the mirror keeps the translations. */
+TEST_F(mirror, mapping_is_kept)
+{
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u64 faults;
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	memset(a, 0x5a, PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, PAGE), 0);
+	faults = stats(self->fd).faults;
+	memset(a, 0xa5, PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, PAGE), 0);
+	EXPECT_EQ(stats(self->fd).faults, faults);
+	EXPECT_EQ(b[PAGE - 1], 0xa5);
+}
+
+/*
+ * After munmap the device must not reach the old page: a missed
+ * invalidation would let it read stale data through its TLB.
+ */
+TEST_F(mirror, munmap_invalidates)
+{
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	memset(a, 0x77, PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, PAGE), 0);
+	ASSERT_EQ(munmap(a, PAGE), 0);
+	memset(b, 0, PAGE);
+	EXPECT_EQ(dev_copy(self->fd, b, a, PAGE), EFAULT);
+	for (size_t i = 0; i < PAGE; i++)
+		ASSERT_EQ(b[i], 0);
+	EXPECT_GE(stats(self->fd).invalidations, 1);
+}
+
+/* Replaced behind the device's back: it must see the new page. */
+TEST_F(mirror, remap_sees_new_page)
+{
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	memset(a, 1, PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, PAGE), 0);
+	ASSERT_EQ(b[0], 1);
+	ASSERT_EQ(mmap(a, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), a);
+	memset(a, 2, PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, PAGE), 0);
+	EXPECT_EQ(b[0], 2);
+	EXPECT_EQ(b[PAGE - 1], 2);
+}
+
+/* Read-only memory is mirrored read-only: a device write gets EPERM. */
+TEST_F(mirror, read_only_mapping)
+{
+	__u8 *ro = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(ro, NULL);
+	ASSERT_NE(b, NULL);
+	memset(ro, 0x3c, PAGE);
+	ASSERT_EQ(mprotect(ro, PAGE, PROT_READ), 0);
+	ASSERT_EQ(dev_copy(self->fd, b, ro, PAGE), 0);
+	EXPECT_EQ(b[100], 0x3c);
+	EXPECT_EQ(dev_fill(self->fd, ro, 0, PAGE), EPERM);
+	EXPECT_EQ(ro[100], 0x3c);
+
+	/* made writable again: the device write goes through */
+	ASSERT_EQ(mprotect(ro, PAGE, PROT_READ | PROT_WRITE), 0);
+	EXPECT_EQ(dev_fill(self->fd, ro, 0x1111111111111111ull, PAGE), 0);
+	EXPECT_EQ(ro[100], 0x11);
+}
+
+/* PROT_NONE and holes: EFAULT, and nothing written. */
+TEST_F(mirror, no_access)
+{
+	__u8 *none = map_anon(PAGE, PROT_NONE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(none, NULL);
+	ASSERT_NE(b, NULL);
+	memset(b, 0x42, PAGE);
+	EXPECT_EQ(dev_copy(self->fd, b, none, 64), EFAULT);
+	EXPECT_EQ(b[0], 0x42);
+	EXPECT_EQ(dev_copy(self->fd, b, (void *)0x1000, 64), EFAULT);
+	EXPECT_GE(stats(self->fd).cancels, 2);
+	/* and the device goes on working */
+	EXPECT_EQ(dev_fill(self->fd, b, 0, 64), 0);
+	EXPECT_EQ(b[0], 0);
+}
+
+/* MAP_SHARED file memory: the device's write reaches the file. */
+TEST_F(mirror, shared_file)
+{
+	int mfd = memfd_create("svmgpu-mirror", 0);
+	char buf[64];
+	__u8 *p;
+
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(ftruncate(mfd, 2 * PAGE), 0);
+	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	ASSERT_EQ(dev_fill(self->fd, p + PAGE, 0x6162636465666768ull, 64), 0);
+	ASSERT_EQ(pread(mfd, buf, sizeof(buf), PAGE), (ssize_t)sizeof(buf));
+	EXPECT_EQ(memcmp(buf, "hgfedcba", 8), 0);
+	munmap(p, 2 * PAGE);
+	close(mfd);
+}
+
+/* Copy-on-write after fork: the parent's device write stays its own. */
+TEST_F(mirror, fork_cow)
+{
+	__u8 *p = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	pid_t pid;
+	int status;
+
+	ASSERT_NE(p, NULL);
+	memset(p, 0x10, PAGE);
+	ASSERT_EQ(dev_fill(self->fd, p, 0x2020202020202020ull, 8), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* the child's view must not change */
+		usleep(200000);
+		_exit(p[0] == 0x20 && p[8] == 0x10 ? 0 : 1);
+	}
+	ASSERT_EQ(dev_fill(self->fd, p, 0x3030303030303030ull, 8), 0);
+	EXPECT_EQ(p[0], 0x30);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A 2 MiB transparent huge page, written and read back by the device. */
+TEST_F(mirror, huge_page)
+{
+	size_t len = 4UL << 20;
+	__u8 *raw = map_anon(len, PROT_READ | PROT_WRITE), *p;
+	__u64 *q;
+
+	ASSERT_NE(raw, NULL);
+	p = (__u8 *)(((uintptr_t)raw + (2UL << 20) - 1) & ~((2UL << 20) - 1));
+	ASSERT_EQ(madvise(p, 2UL << 20, MADV_HUGEPAGE), 0);
+	p[0] = 1;	/* a THP if the kernel can */
+	ASSERT_EQ(dev_fill(self->fd, p, 0x5555aaaa5555aaaaull, 2UL << 20), 0);
+	q = (__u64 *)p;
+	for (size_t i = 0; i < (2UL << 20) / 8; i += 4099)
+		ASSERT_EQ(q[i], 0x5555aaaa5555aaaaull);
+	ASSERT_EQ(q[(2UL << 20) / 8 - 1], 0x5555aaaa5555aaaaull);
+}
+
+/* Bad input is refused with EINVAL or EFAULT, and nothing runs. */
+TEST_F(mirror, bad_submissions)
+{
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd c[SVMGPU_SUBMIT_MAX_CMDS + 1] = { 0 };
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)c, .count = 1 };
+	__u64 before;
+
+	ASSERT_NE(b, NULL);
+	before = stats(self->fd).commands;
+	c[0] = (struct svmgpu_user_cmd){ .op = SVMGPU_CMD_FILL,
+					 .dst = (uintptr_t)b, .len = 8 };
+
+	sub.count = 0;
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, EINVAL);
+	sub.count = SVMGPU_SUBMIT_MAX_CMDS + 1;
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, EINVAL);
+	sub.count = 1;
+	sub.flags = 1;
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, EINVAL);
+	sub.flags = 0;
+	sub.cmds = 16;
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, EFAULT);
+	sub.cmds = (uintptr_t)c;
+
+	c[0].op = 99;
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].op = SVMGPU_CMD_FILL;
+	c[0].len = SVMGPU_CMD_MAX_LEN + 1;
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].len = 16;
+	c[0].dst = ~0ull - 8;		/* wraps */
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].dst = (uintptr_t)b;
+	c[0].op = SVMGPU_CMD_WRITE_IMM;
+	c[0].len = 0;
+	c[0].width = 3;
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].width = 8;
+	c[0].dst = (uintptr_t)b + 4;	/* misaligned */
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].dst = (uintptr_t)b;
+	c[0].status = 1;		/* output fields must be 0 */
+	EXPECT_EQ(submit(self->fd, c, 1), -EINVAL);
+	c[0].status = 0;
+	EXPECT_EQ(_IOC_NR(SVMGPU_IOCTL_SUBMIT), 1);
+
+	/* one bad command in a batch: none of the batch runs */
+	c[0] = (struct svmgpu_user_cmd){ .op = SVMGPU_CMD_FILL,
+					 .dst = (uintptr_t)b, .len = 8,
+					 .operand = 0x99 };
+	c[1] = c[0];
+	c[1].op = 0;
+	b[0] = 0;
+	EXPECT_EQ(submit(self->fd, c, 2), -EINVAL);
+	EXPECT_EQ(b[0], 0);
+	EXPECT_EQ(stats(self->fd).commands, before);
+}
+
+TEST_HARNESS_MAIN
