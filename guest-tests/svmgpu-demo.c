@@ -60,12 +60,14 @@ static int svm_workload(int fd, const char *path)
 	for (size_t i = 0; i < len; i++)
 		bad += a[i] != (i & 7) || b[i] != (i & 7);
 	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &st);
-	printf("%s: device filled %zu MiB of malloc() memory and copied it to another buffer in %.1f ms: "
-	       "status %u/%u, %zu wrong bytes\n", path, len >> 20, t * 1e3,
-	       cmds[0].status, cmds[1].status, bad);
-	printf("%s: device page faults %llu (replayed %llu, cancelled %llu), PTEs written %llu, "
-	       "invalidations %llu\n", path, (unsigned long long)st.faults,
-	       (unsigned long long)st.replays, (unsigned long long)st.cancels,
+	printf("%s: device filled %zu MiB of malloc() memory, copied it: %.1f ms\n",
+	       path, len >> 20, t * 1e3);
+	printf("%s: statuses %u/%u, %zu wrong bytes\n", path, cmds[0].status,
+	       cmds[1].status, bad);
+	printf("%s: device page faults %llu (replayed %llu, cancelled %llu)\n",
+	       path, (unsigned long long)st.faults,
+	       (unsigned long long)st.replays, (unsigned long long)st.cancels);
+	printf("%s: device PTEs written %llu, invalidations %llu\n", path,
 	       (unsigned long long)st.pages_mapped,
 	       (unsigned long long)st.invalidations);
 	free(a);
