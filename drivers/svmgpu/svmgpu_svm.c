@@ -388,15 +388,66 @@ struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 
 /* === fault service === */
 
+/*
+ * Pages mirrored per fault: an aligned 64 KiB window around the faulting
+ * page, clamped to its VMA. It lies within one level-0 table, so one spare
+ * table per level always suffices.
+ */
+#define SVMGPU_FAULT_WINDOW	16
+
+/* Write the PTEs of every valid page in @range; pt_lock held. */
+static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
+			       dma_addr_t *dma)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+	int ret;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	if (!ctx->root)
+		return -ENODEV;
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = range->hmm_pfns[i];
+
+		if (!dma[i])
+			continue;
+		ret = svmgpu_pt_map(ctx, range->start + (i << PAGE_SHIFT),
+				    dma[i] | SVMGPU_PTE_VALID |
+				    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0));
+		if (ret)
+			return ret;
+		dma[i] = 0;	/* the PTE owns the mapping now */
+		atomic64_inc(&ctx->stats.pages_mapped);
+		atomic64_inc(&ctx->gdev->stats.pages_mapped);
+	}
+	return 0;
+}
+
+static void svmgpu_unmap_dma(struct svmgpu_device *gdev, dma_addr_t *dma,
+			     unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		if (dma[i])
+			dma_unmap_page(&gdev->pdev->dev, dma[i], PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+		dma[i] = 0;
+	}
+}
+
 /**
- * svmgpu_service_fault() - mirror the page behind a device fault
+ * svmgpu_service_fault() - mirror the pages around a device fault
  * @ctx: the faulting context
  * @addr: faulting device-virtual (= user virtual) address
  * @access: SVMGPU_ACCESS_*
  *
- * Return: 0 when the page is mapped as @access needs (REPLAY), else a
- * negative errno (CANCEL): -EFAULT no VMA or no access, -EPERM write to a
- * read-only mapping, -EOPNOTSUPP atomic on system memory without the
+ * Mirrors the faulting page and, in the same hmm_range_fault(), its
+ * neighbours in an aligned SVMGPU_FAULT_WINDOW within the same VMA
+ * (writable if the access writes and the VMA allows it).
+ *
+ * Return: 0 when the faulting page is mapped as @access needs (REPLAY),
+ * else a negative errno (CANCEL): -EFAULT no VMA or no access, -EPERM write
+ * to a read-only mapping, -EOPNOTSUPP atomic on system memory without the
  * device's sysmem atomics, -ESRCH the mm is gone, -ENODEV the device is
  * gone, -EBUSY invalidations kept racing for HMM_RANGE_DEFAULT_TIMEOUT.
  * Context: process (the fault worker); sleeps.
@@ -405,19 +456,16 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 {
 	struct svmgpu_device *gdev = ctx->gdev;
 	bool write = access != SVMGPU_ACCESS_READ;
-	unsigned long pfn = 0, timeout;
+	unsigned long pfns[SVMGPU_FAULT_WINDOW], timeout, npages = 0;
+	dma_addr_t dma[SVMGPU_FAULT_WINDOW] = { 0 };
 	struct hmm_range range = {
 		.notifier = &ctx->notifier,
-		.start = addr & PAGE_MASK,
-		.end = (addr & PAGE_MASK) + PAGE_SIZE,
-		.hmm_pfns = &pfn,
-		.default_flags = HMM_PFN_REQ_FAULT |
-				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.hmm_pfns = pfns,
 		.dev_private_owner = gdev,
 	};
 	struct mm_struct *mm = ctx->mm;
-	dma_addr_t dma;
-	u64 pte;
+	struct vm_area_struct *vma;
+	unsigned long i, window = SVMGPU_FAULT_WINDOW * PAGE_SIZE;
 	int ret;
 
 	if (addr >> SVMGPU_VA_BITS || addr >= TASK_SIZE)
@@ -438,8 +486,26 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		ret = svmgpu_pt_refill(ctx);
 		if (ret)
 			break;
+
 		range.notifier_seq = mmu_interval_read_begin(&ctx->notifier);
 		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		if (!vma) {
+			mmap_read_unlock(mm);
+			ret = -EFAULT;
+			break;
+		}
+		range.start = max(ALIGN_DOWN(addr, window), vma->vm_start);
+		range.end = min(ALIGN_DOWN(addr, window) + window, vma->vm_end);
+		range.default_flags = HMM_PFN_REQ_FAULT;
+		if (write && !(vma->vm_flags & VM_WRITE)) {
+			/* only the faulting page, for hmm to say -EPERM */
+			range.start = addr & PAGE_MASK;
+			range.end = range.start + PAGE_SIZE;
+		}
+		if (write)
+			range.default_flags |= HMM_PFN_REQ_WRITE;
+		npages = (range.end - range.start) >> PAGE_SHIFT;
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY)
@@ -447,37 +513,37 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		if (ret)
 			break;
 
-		dma = dma_map_page(&gdev->pdev->dev, hmm_pfn_to_page(pfn), 0,
-				   PAGE_SIZE, DMA_BIDIRECTIONAL);
-		if (dma_mapping_error(&gdev->pdev->dev, dma)) {
-			ret = -ENOMEM;
-			break;
+		for (i = 0; i < npages; i++) {
+			if (!(pfns[i] & HMM_PFN_VALID))
+				continue;
+			dma[i] = dma_map_page(&gdev->pdev->dev,
+					      hmm_pfn_to_page(pfns[i]), 0,
+					      PAGE_SIZE, DMA_BIDIRECTIONAL);
+			if (dma_mapping_error(&gdev->pdev->dev, dma[i])) {
+				dma[i] = 0;
+				ret = -ENOMEM;
+				break;
+			}
 		}
-		pte = dma | SVMGPU_PTE_VALID |
-		      (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+		if (ret)
+			break;
 
 		mutex_lock(&ctx->pt_lock);
 		if (mmu_interval_read_retry(&ctx->notifier,
 					    range.notifier_seq)) {
 			mutex_unlock(&ctx->pt_lock);
-			dma_unmap_page(&gdev->pdev->dev, dma, PAGE_SIZE,
-				       DMA_BIDIRECTIONAL);
+			svmgpu_unmap_dma(gdev, dma, npages);
 			continue;
 		}
-		ret = ctx->root ? svmgpu_pt_map(ctx, range.start, pte) :
-				  -ENODEV;
+		ret = svmgpu_commit_range(ctx, &range, dma);
 		mutex_unlock(&ctx->pt_lock);
-		if (ret) {
-			dma_unmap_page(&gdev->pdev->dev, dma, PAGE_SIZE,
-				       DMA_BIDIRECTIONAL);
-			if (ret == -EAGAIN)
-				continue;	/* spares taken meanwhile */
-		} else {
-			atomic64_inc(&ctx->stats.pages_mapped);
-			atomic64_inc(&gdev->stats.pages_mapped);
+		if (ret == -EAGAIN) {
+			svmgpu_unmap_dma(gdev, dma, npages);
+			continue;	/* spares taken meanwhile */
 		}
 		break;
 	}
+	svmgpu_unmap_dma(gdev, dma, npages);
 	mmput(mm);
 	return ret;
 }
