@@ -244,6 +244,26 @@ out_u:
 	return ret;
 }
 
+static long svmgpu_ioctl_migrate(struct svmgpu_ctx *ctx, void __user *arg)
+{
+	struct svmgpu_migrate m;
+	long ret;
+
+	if (copy_from_user(&m, arg, sizeof(m)))
+		return -EFAULT;
+	if ((m.flags != SVMGPU_MIGRATE_TO_VRAM &&
+	     m.flags != SVMGPU_MIGRATE_TO_SYSTEM) || m.pad || m.migrated ||
+	    !m.len || !PAGE_ALIGNED(m.addr) || !PAGE_ALIGNED(m.len) ||
+	    m.len > SVMGPU_CMD_MAX_LEN || !svmgpu_user_range_ok(m.addr, m.len))
+		return -EINVAL;
+	ret = svmgpu_migrate_range(ctx, m.addr, m.addr + m.len,
+				   m.flags == SVMGPU_MIGRATE_TO_VRAM,
+				   &m.migrated);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &m, sizeof(m)) ? -EFAULT : 0;
+}
+
 static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 {
 	struct svmgpu_stats st = {
@@ -253,6 +273,10 @@ static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 		.invalidations = atomic64_read(&ctx->stats.invalidations),
 		.commands = atomic64_read(&ctx->stats.commands),
 		.pages_mapped = atomic64_read(&ctx->stats.pages_mapped),
+		.migrated_to_vram =
+			atomic64_read(&ctx->gdev->stats.migrated_to_vram),
+		.migrated_to_ram =
+			atomic64_read(&ctx->gdev->stats.migrated_to_ram),
 	};
 
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
@@ -280,6 +304,9 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 		break;
 	case SVMGPU_IOCTL_GET_STATS:
 		ret = svmgpu_ioctl_get_stats(ctx, (void __user *)arg);
+		break;
+	case SVMGPU_IOCTL_MIGRATE:
+		ret = svmgpu_ioctl_migrate(ctx, (void __user *)arg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -445,6 +472,9 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = svmgpu_engine_init(gdev);
 	if (ret)
 		goto err_put;
+	ret = svmgpu_vram_init(gdev);
+	if (ret)
+		goto err_engine;
 
 	gdev->misc.minor = MISC_DYNAMIC_MINOR;
 	gdev->misc.name = kasprintf(GFP_KERNEL, SVMGPU_NAME "%d", gdev->id);
@@ -485,6 +515,8 @@ static void svmgpu_remove(struct pci_dev *pdev)
 
 	/* Wait for every ioctl, then forbid new hardware users. */
 	down_write(&gdev->remove_lock);
+	/* Every byte back in system memory while the engine still runs. */
+	svmgpu_vram_evict_all(gdev);
 	svmgpu_engine_stop(gdev);
 	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
 		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);

@@ -16,6 +16,7 @@
 
 #include <linux/idr.h>
 #include <linux/kref.h>
+#include <linux/memremap.h>
 #include <linux/miscdevice.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -117,6 +118,8 @@ struct svmgpu_pt {
  * @invalidations: notifier invalidations that touched device mappings
  * @commands: user commands submitted
  * @pages_mapped: device PTEs written
+ * @migrated_to_vram: pages moved into VRAM
+ * @migrated_to_ram: pages moved back to system memory
  */
 struct svmgpu_counters {
 	atomic64_t faults;
@@ -125,6 +128,8 @@ struct svmgpu_counters {
 	atomic64_t invalidations;
 	atomic64_t commands;
 	atomic64_t pages_mapped;
+	atomic64_t migrated_to_vram;
+	atomic64_t migrated_to_ram;
 };
 
 /**
@@ -185,6 +190,12 @@ struct svmgpu_ctx {
  * @ctxs: contexts by device MMU context number
  * @ctx_ida: allocates context numbers
  * @stats: device-wide counters
+ * @pgmap: device-private pages standing for VRAM (private mode)
+ * @vram_pfn: pfn of the device page for VRAM offset 0
+ * @vram_pages: number of device pages, 0 when VRAM is not migratable
+ * @vram_lock: protects @vram_bitmap and @vram_used
+ * @vram_bitmap: allocated VRAM pages
+ * @vram_used: number of allocated VRAM pages
  */
 struct svmgpu_device {
 	struct kref kref;
@@ -215,6 +226,13 @@ struct svmgpu_device {
 	struct svmgpu_ctx *ctxs[SVMGPU_CONTEXTS_MAX];
 	struct ida ctx_ida;
 	struct svmgpu_counters stats;
+
+	struct dev_pagemap pgmap;
+	unsigned long vram_pfn;
+	unsigned long vram_pages;
+	spinlock_t vram_lock;
+	unsigned long *vram_bitmap;
+	unsigned long vram_used;
 };
 
 static inline u32 svmgpu_rd(struct svmgpu_device *gdev, u32 reg)
@@ -253,5 +271,13 @@ void svmgpu_ctx_put(struct svmgpu_ctx *ctx);
 struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 				     unsigned int id);
 int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
+
+/* svmgpu_vram.c */
+int svmgpu_vram_init(struct svmgpu_device *gdev);
+int svmgpu_vram_evict_all(struct svmgpu_device *gdev);
+int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
+			 unsigned long end, bool to_vram, u64 *moved);
+u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
+bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
 
 #endif /* _SVMGPU_DRV_H */

@@ -67,11 +67,12 @@ static unsigned int svmgpu_pt_index(u64 va, int level)
 	       (SVMGPU_PT_ENTRIES - 1);
 }
 
-/* Release the DMA mapping of the page a leaf entry points at. */
+/* Release the DMA mapping of the system page a leaf entry points at. */
 static void svmgpu_pte_release(struct svmgpu_device *gdev, u64 pte)
 {
-	dma_unmap_page(&gdev->pdev->dev, pte & SVMGPU_PTE_ADDR_MASK, PAGE_SIZE,
-		       DMA_BIDIRECTIONAL);
+	if (!(pte & SVMGPU_PTE_VRAM))
+		dma_unmap_page(&gdev->pdev->dev, pte & SVMGPU_PTE_ADDR_MASK,
+			       PAGE_SIZE, DMA_BIDIRECTIONAL);
 }
 
 static void svmgpu_pt_free(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
@@ -395,9 +396,12 @@ struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
  */
 #define SVMGPU_FAULT_WINDOW	16
 
-/* Write the PTEs of every valid page in @range; pt_lock held. */
+/*
+ * Write the PTEs of @range: @pte[i] is the entry for page i (0: none);
+ * pt_lock held. Each entry written takes over its DMA mapping.
+ */
 static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
-			       dma_addr_t *dma)
+			       u64 *pte, dma_addr_t *dma)
 {
 	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
 	int ret;
@@ -406,15 +410,13 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 	if (!ctx->root)
 		return -ENODEV;
 	for (i = 0; i < npages; i++) {
-		unsigned long pfn = range->hmm_pfns[i];
-
-		if (!dma[i])
+		if (!pte[i])
 			continue;
 		ret = svmgpu_pt_map(ctx, range->start + (i << PAGE_SHIFT),
-				    dma[i] | SVMGPU_PTE_VALID |
-				    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0));
+				    pte[i]);
 		if (ret)
 			return ret;
+		pte[i] = 0;
 		dma[i] = 0;	/* the PTE owns the mapping now */
 		atomic64_inc(&ctx->stats.pages_mapped);
 		atomic64_inc(&ctx->gdev->stats.pages_mapped);
@@ -458,6 +460,7 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	bool write = access != SVMGPU_ACCESS_READ;
 	unsigned long pfns[SVMGPU_FAULT_WINDOW], timeout, npages = 0;
 	dma_addr_t dma[SVMGPU_FAULT_WINDOW] = { 0 };
+	u64 pte[SVMGPU_FAULT_WINDOW];
 	struct hmm_range range = {
 		.notifier = &ctx->notifier,
 		.hmm_pfns = pfns,
@@ -514,16 +517,27 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			break;
 
 		for (i = 0; i < npages; i++) {
+			struct page *page = hmm_pfn_to_page(pfns[i]);
+			u64 flags = SVMGPU_PTE_VALID |
+				    (pfns[i] & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+
+			pte[i] = 0;
 			if (!(pfns[i] & HMM_PFN_VALID))
 				continue;
-			dma[i] = dma_map_page(&gdev->pdev->dev,
-					      hmm_pfn_to_page(pfns[i]), 0,
+			if (svmgpu_is_own_vram_page(gdev, page)) {
+				/* in our VRAM: the device reaches it directly */
+				pte[i] = svmgpu_page_vram_offset(gdev, page) |
+					 SVMGPU_PTE_VRAM | flags;
+				continue;
+			}
+			dma[i] = dma_map_page(&gdev->pdev->dev, page, 0,
 					      PAGE_SIZE, DMA_BIDIRECTIONAL);
 			if (dma_mapping_error(&gdev->pdev->dev, dma[i])) {
 				dma[i] = 0;
 				ret = -ENOMEM;
 				break;
 			}
+			pte[i] = dma[i] | flags;
 		}
 		if (ret)
 			break;
@@ -535,7 +549,7 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			svmgpu_unmap_dma(gdev, dma, npages);
 			continue;
 		}
-		ret = svmgpu_commit_range(ctx, &range, dma);
+		ret = svmgpu_commit_range(ctx, &range, pte, dma);
 		mutex_unlock(&ctx->pt_lock);
 		if (ret == -EAGAIN) {
 			svmgpu_unmap_dma(gdev, dma, npages);

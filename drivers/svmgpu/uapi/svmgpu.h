@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	1
+#define SVMGPU_UAPI_VERSION_MINOR	2
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -129,6 +129,8 @@ struct svmgpu_submit {
  * @invalidations: CPU page-table changes that removed device mappings
  * @commands: commands submitted
  * @pages_mapped: device page-table entries written
+ * @migrated_to_vram: pages the device moved into its VRAM (device-wide)
+ * @migrated_to_ram: pages it moved back to system memory (device-wide)
  */
 struct svmgpu_stats {
 	__u64 faults;
@@ -137,11 +139,37 @@ struct svmgpu_stats {
 	__u64 invalidations;
 	__u64 commands;
 	__u64 pages_mapped;
+	__u64 migrated_to_vram;
+	__u64 migrated_to_ram;
+};
+
+#define SVMGPU_MIGRATE_TO_VRAM		1
+#define SVMGPU_MIGRATE_TO_SYSTEM	2
+
+/**
+ * struct svmgpu_migrate - move a range of the file's memory
+ * @addr: page-aligned start
+ * @len: page-aligned length, at most SVMGPU_CMD_MAX_LEN
+ * @flags: SVMGPU_MIGRATE_TO_VRAM or SVMGPU_MIGRATE_TO_SYSTEM
+ * @pad: must be 0
+ * @migrated: out: pages moved (pages already there, or that cannot move,
+ *	such as file-backed ones, are left where they are)
+ *
+ * Returns -EINVAL for a hole or a range outside a readable VMA,
+ * -EOPNOTSUPP on a device without migratable VRAM (coherent mode, for now).
+ */
+struct svmgpu_migrate {
+	__u64 addr;
+	__u64 len;
+	__u32 flags;
+	__u32 pad;
+	__u64 migrated;
 };
 
 #define SVMGPU_IOCTL_BASE	'S'
 #define SVMGPU_IOCTL_GET_INFO	_IOR(SVMGPU_IOCTL_BASE, 0x00, struct svmgpu_info)
 #define SVMGPU_IOCTL_SUBMIT	_IOW(SVMGPU_IOCTL_BASE, 0x01, struct svmgpu_submit)
 #define SVMGPU_IOCTL_GET_STATS	_IOR(SVMGPU_IOCTL_BASE, 0x02, struct svmgpu_stats)
+#define SVMGPU_IOCTL_MIGRATE	_IOWR(SVMGPU_IOCTL_BASE, 0x03, struct svmgpu_migrate)
 
 #endif /* _UAPI_SVMGPU_H */

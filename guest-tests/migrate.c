@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration to and from device-private VRAM: data moves with the engine,
+ * the CPU faults pages back (migrate_to_ram), the device works on VRAM
+ * through its own page tables, and unbinding the device evicts every page
+ * back to system memory intact. Every test checks the data.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "svmgpu.h"
+
+#define PAGE 4096UL
+
+static int migrate(int fd, void *addr, size_t len, __u32 flags, __u64 *moved)
+{
+	struct svmgpu_migrate m = {
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.flags = flags,
+	};
+
+	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m))
+		return -errno;
+	if (moved)
+		*moved = m.migrated;
+	return 0;
+}
+
+static int dev_copy(int fd, void *dst, const void *src, size_t len)
+{
+	struct svmgpu_user_cmd c = {
+		.op = SVMGPU_CMD_COPY,
+		.dst = (uintptr_t)dst,
+		.src = (uintptr_t)src,
+		.len = len,
+	};
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&c, .count = 1 };
+
+	if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub))
+		return -errno;
+	return c.status;
+}
+
+static struct svmgpu_stats stats(int fd)
+{
+	struct svmgpu_stats st = { 0 };
+
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &st);
+	return st;
+}
+
+static __u8 *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void fill(__u8 *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (i * 131 + seed) ^ (i >> 12);
+}
+
+static size_t mismatches(const __u8 *p, size_t len, unsigned int seed)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < len; i++)
+		bad += p[i] != (__u8)((i * 131 + seed) ^ (i >> 12));
+	return bad;
+}
+
+FIXTURE(migrate) {
+	int fd;
+};
+
+FIXTURE_SETUP(migrate)
+{
+	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(migrate)
+{
+	close(self->fd);
+}
+
+/* To VRAM, then the CPU reads: every page faults back, byte-exact. */
+TEST_F(migrate, cpu_faults_pages_back)
+{
+	size_t len = 64 * PAGE;
+	__u8 *p = map_anon(len);
+	struct svmgpu_stats before = stats(self->fd), after;
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	fill(p, len, 1);
+	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	EXPECT_EQ(moved, 64);
+	after = stats(self->fd);
+	EXPECT_EQ(after.migrated_to_vram - before.migrated_to_vram, 64);
+	EXPECT_EQ(mismatches(p, len, 1), 0);
+	EXPECT_EQ(stats(self->fd).migrated_to_ram - after.migrated_to_ram, 64);
+}
+
+/* The device reads and writes memory that lives in its VRAM. */
+TEST_F(migrate, device_works_in_vram)
+{
+	size_t len = 32 * PAGE;
+	__u8 *a = map_anon(len), *b = map_anon(len);
+	__u64 moved = 0;
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	fill(a, len, 2);
+	memset(b, 0, len);
+	ASSERT_EQ(migrate(self->fd, a, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 32);
+	ASSERT_EQ(migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 32);
+	/* VRAM to VRAM, through the mirror's VRAM-aperture entries */
+	ASSERT_EQ(dev_copy(self->fd, b, a, len), 0);
+	/* explicitly back, then the CPU checks without faulting */
+	ASSERT_EQ(migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved),
+		  0);
+	EXPECT_EQ(moved, 32);
+	EXPECT_EQ(mismatches(b, len, 2), 0);
+	EXPECT_EQ(mismatches(a, len, 2), 0);
+}
+
+/* Never-touched anonymous memory migrates as zeroed VRAM pages. */
+TEST_F(migrate, holes_are_zero)
+{
+	size_t len = 16 * PAGE;
+	__u8 *p = map_anon(len);
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	EXPECT_EQ(moved, 16);
+	for (size_t i = 0; i < len; i++)
+		ASSERT_EQ(p[i], 0);
+}
+
+/* File-backed memory stays where it is, intact. */
+TEST_F(migrate, shared_file_stays)
+{
+	int mfd = memfd_create("svmgpu-migrate", 0);
+	__u8 *p;
+	__u64 moved = 99;
+
+	ASSERT_GE(mfd, 0);
+	ASSERT_EQ(ftruncate(mfd, 8 * PAGE), 0);
+	p = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(p, MAP_FAILED);
+	fill(p, 8 * PAGE, 3);
+	ASSERT_EQ(migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			  &moved), 0);
+	EXPECT_EQ(moved, 0);
+	EXPECT_EQ(mismatches(p, 8 * PAGE, 3), 0);
+	munmap(p, 8 * PAGE);
+	close(mfd);
+}
+
+/* More than VRAM holds: what fits moves, the rest stays, nothing is lost. */
+TEST_F(migrate, vram_full)
+{
+	struct svmgpu_info info;
+	size_t len;
+	__u8 *p;
+	__u64 moved = 0;
+
+	ASSERT_EQ(ioctl(self->fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
+	len = info.vram_size + 64 * PAGE;
+	p = map_anon(len);
+	ASSERT_NE(p, NULL);
+	fill(p, len, 4);
+	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	EXPECT_LE(moved, info.vram_size / PAGE);
+	EXPECT_GE(moved, info.vram_size / PAGE / 2);
+	EXPECT_EQ(mismatches(p, len, 4), 0);
+	munmap(p, len);
+}
+
+TEST_F(migrate, bad_arguments)
+{
+	__u8 *p = map_anon(4 * PAGE);
+	struct svmgpu_migrate m = { .addr = (uintptr_t)p, .len = PAGE,
+				    .flags = SVMGPU_MIGRATE_TO_VRAM };
+
+	ASSERT_NE(p, NULL);
+	EXPECT_EQ(migrate(self->fd, p + 1, PAGE, SVMGPU_MIGRATE_TO_VRAM, NULL),
+		  -EINVAL);
+	EXPECT_EQ(migrate(self->fd, p, PAGE + 1, SVMGPU_MIGRATE_TO_VRAM, NULL),
+		  -EINVAL);
+	EXPECT_EQ(migrate(self->fd, p, 0, SVMGPU_MIGRATE_TO_VRAM, NULL),
+		  -EINVAL);
+	EXPECT_EQ(migrate(self->fd, p, PAGE, 3, NULL), -EINVAL);
+	EXPECT_EQ(migrate(self->fd, (void *)0x1000, PAGE,
+			  SVMGPU_MIGRATE_TO_VRAM, NULL), -EINVAL);
+	m.pad = 1;
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_MIGRATE, &m), -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_MIGRATE, (void *)16), -1);
+	EXPECT_EQ(errno, EFAULT);
+}
+
+static int write_sysfs(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+/*
+ * Unbinding evicts: the pages come back to system memory (physically,
+ * without this process doing anything) and every byte is intact.
+ */
+TEST_F(migrate, unbind_evicts)
+{
+	size_t len = 48 * PAGE;
+	__u8 *p = map_anon(len);
+	struct svmgpu_info info;
+	char bdf[32];
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(ioctl(self->fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
+	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
+		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
+	fill(p, len, 5);
+	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 48);
+	close(self->fd);
+
+	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/unbind", bdf), 0);
+	EXPECT_EQ(mismatches(p, len, 5), 0);
+	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/bind", bdf), 0);
+	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->fd, 0);
+}
+
+TEST_HARNESS_MAIN
