@@ -17,9 +17,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "svmgpu.h"
-
-#define PAGE 4096UL
+#include "svmgpu_test.h"
 
 static int migrate(int fd, void *addr, size_t len, __u32 flags, __u64 *moved)
 {
@@ -34,37 +32,6 @@ static int migrate(int fd, void *addr, size_t len, __u32 flags, __u64 *moved)
 	if (moved)
 		*moved = m.migrated;
 	return 0;
-}
-
-static int dev_copy(int fd, void *dst, const void *src, size_t len)
-{
-	struct svmgpu_user_cmd c = {
-		.op = SVMGPU_CMD_COPY,
-		.dst = (uintptr_t)dst,
-		.src = (uintptr_t)src,
-		.len = len,
-	};
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&c, .count = 1 };
-
-	if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub))
-		return -errno;
-	return c.status;
-}
-
-static struct svmgpu_stats stats(int fd)
-{
-	struct svmgpu_stats st = { 0 };
-
-	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &st);
-	return st;
-}
-
-static __u8 *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
 }
 
 static void fill(__u8 *p, size_t len, unsigned int seed)
@@ -101,7 +68,7 @@ FIXTURE_TEARDOWN(migrate)
 TEST_F(migrate, cpu_faults_pages_back)
 {
 	size_t len = 64 * PAGE;
-	__u8 *p = map_anon(len);
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
 	struct svmgpu_stats before = stats(self->fd), after;
 	__u64 moved = 0;
 
@@ -119,7 +86,8 @@ TEST_F(migrate, cpu_faults_pages_back)
 TEST_F(migrate, device_works_in_vram)
 {
 	size_t len = 32 * PAGE;
-	__u8 *a = map_anon(len), *b = map_anon(len);
+	__u8 *a = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(len, PROT_READ | PROT_WRITE);
 	__u64 moved = 0;
 
 	ASSERT_NE(a, NULL);
@@ -144,7 +112,7 @@ TEST_F(migrate, device_works_in_vram)
 TEST_F(migrate, holes_are_zero)
 {
 	size_t len = 16 * PAGE;
-	__u8 *p = map_anon(len);
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
 	__u64 moved = 0;
 
 	ASSERT_NE(p, NULL);
@@ -184,7 +152,7 @@ TEST_F(migrate, vram_full)
 
 	ASSERT_EQ(ioctl(self->fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
 	len = info.vram_size + 64 * PAGE;
-	p = map_anon(len);
+	p = map_anon(len, PROT_READ | PROT_WRITE);
 	ASSERT_NE(p, NULL);
 	fill(p, len, 4);
 	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
@@ -196,7 +164,7 @@ TEST_F(migrate, vram_full)
 
 TEST_F(migrate, bad_arguments)
 {
-	__u8 *p = map_anon(4 * PAGE);
+	__u8 *p = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);
 	struct svmgpu_migrate m = { .addr = (uintptr_t)p, .len = PAGE,
 				    .flags = SVMGPU_MIGRATE_TO_VRAM };
 
@@ -217,18 +185,6 @@ TEST_F(migrate, bad_arguments)
 	EXPECT_EQ(errno, EFAULT);
 }
 
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 /*
  * Unbinding evicts: the pages come back to system memory (physically,
  * without this process doing anything) and every byte is intact.
@@ -236,7 +192,7 @@ static int write_sysfs(const char *path, const char *val)
 TEST_F(migrate, unbind_evicts)
 {
 	size_t len = 48 * PAGE;
-	__u8 *p = map_anon(len);
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
 	struct svmgpu_info info;
 	char bdf[32];
 	__u64 moved = 0;

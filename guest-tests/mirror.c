@@ -19,61 +19,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "svmgpu.h"
-
-#define PAGE 4096UL
-
-static int submit(int fd, struct svmgpu_user_cmd *cmds, unsigned int n)
-{
-	struct svmgpu_submit sub = {
-		.cmds = (uintptr_t)cmds,
-		.count = n,
-	};
-
-	return ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub) ? -errno : 0;
-}
-
-/* One device command; returns its status (0 or a positive errno). */
-static int dev_copy(int fd, void *dst, const void *src, size_t len)
-{
-	struct svmgpu_user_cmd c = {
-		.op = SVMGPU_CMD_COPY,
-		.dst = (uintptr_t)dst,
-		.src = (uintptr_t)src,
-		.len = len,
-	};
-	int ret = submit(fd, &c, 1);
-
-	return ret ? ret : (int)c.status;
-}
-
-static int dev_fill(int fd, void *dst, __u64 pattern, size_t len)
-{
-	struct svmgpu_user_cmd c = {
-		.op = SVMGPU_CMD_FILL,
-		.dst = (uintptr_t)dst,
-		.operand = pattern,
-		.len = len,
-	};
-	int ret = submit(fd, &c, 1);
-
-	return ret ? ret : (int)c.status;
-}
-
-static void *map_anon(size_t len, int prot)
-{
-	void *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static struct svmgpu_stats stats(int fd)
-{
-	struct svmgpu_stats st = { 0 };
-
-	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &st);
-	return st;
-}
+#include "svmgpu_test.h"
 
 FIXTURE(mirror) {
 	int fd;

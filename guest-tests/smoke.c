@@ -28,7 +28,7 @@
 
 #include "kselftest_harness.h"
 #include "svmgpu/svmgpu_hw.h"
-#include "svmgpu.h"
+#include "svmgpu_test.h"
 
 #define MAX_GPUS 16
 
@@ -307,18 +307,6 @@ TEST(open_file_survives_unload_attempt)
 	EXPECT_EQ(errno, EWOULDBLOCK);
 	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
 	close(fd);
-}
-
-static int write_sysfs(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
 /*
