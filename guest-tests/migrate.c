@@ -64,8 +64,19 @@ FIXTURE_TEARDOWN(migrate)
 	close(self->fd);
 }
 
-/* To VRAM, then the CPU reads: every page faults back, byte-exact. */
-TEST_F(migrate, cpu_faults_pages_back)
+static bool coherent(int fd)
+{
+	struct svmgpu_info info = { 0 };
+
+	ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info);
+	return info.mem_mode == SVMGPU_INFO_MEM_COHERENT;
+}
+
+/*
+ * To VRAM, then the CPU reads, byte-exact: device-private pages fault back
+ * to system memory one by one; device-coherent ones are read in place.
+ */
+TEST_F(migrate, cpu_reads_vram_pages)
 {
 	size_t len = 64 * PAGE;
 	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
@@ -79,7 +90,30 @@ TEST_F(migrate, cpu_faults_pages_back)
 	after = stats(self->fd);
 	EXPECT_EQ(after.migrated_to_vram - before.migrated_to_vram, 64);
 	EXPECT_EQ(mismatches(p, len, 1), 0);
-	EXPECT_EQ(stats(self->fd).migrated_to_ram - after.migrated_to_ram, 64);
+	EXPECT_EQ(stats(self->fd).migrated_to_ram - after.migrated_to_ram,
+		  coherent(self->fd) ? 0 : 64);
+}
+
+/* Coherent VRAM: a CPU write lands in VRAM, where the device reads it. */
+TEST_F(migrate, cpu_writes_coherent_vram)
+{
+	size_t len = 8 * PAGE;
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(len, PROT_READ | PROT_WRITE);
+	__u64 before, moved = 0;
+
+	if (!coherent(self->fd))
+		SKIP(return, "device-private VRAM is not CPU-addressable");
+	ASSERT_NE(p, NULL);
+	ASSERT_NE(b, NULL);
+	memset(p, 0, len);
+	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 8);
+	before = stats(self->fd).migrated_to_ram;
+	fill(p, len, 7);			/* in place, in VRAM */
+	ASSERT_EQ(dev_copy(self->fd, b, p, len), 0);
+	EXPECT_EQ(mismatches(b, len, 7), 0);
+	EXPECT_EQ(stats(self->fd).migrated_to_ram, before);
 }
 
 /* The device reads and writes memory that lives in its VRAM. */

@@ -93,7 +93,8 @@ static long svmgpu_ioctl_get_info(struct svmgpu_device *gdev,
 		.hw_version = gdev->hw_version,
 		.mem_mode = gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ?
 			    SVMGPU_INFO_MEM_COHERENT : SVMGPU_INFO_MEM_PRIVATE,
-		.flags = gdev->vram ? SVMGPU_INFO_VRAM_CPU_MAPPED : 0,
+		.flags = gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT &&
+			 gdev->vram_pages ? SVMGPU_INFO_VRAM_CPU_MAPPED : 0,
 		.minor = gdev->id,
 		.vram_size = gdev->vram_size,
 		.pci_segment = gdev->pci_segment,
@@ -357,30 +358,6 @@ static int svmgpu_check_vram_bar(struct svmgpu_device *gdev)
 	return 0;
 }
 
-static int svmgpu_map_vram(struct svmgpu_device *gdev)
-{
-	struct pci_dev *pdev = gdev->pdev;
-	int ret;
-
-	if (gdev->mem_mode != SVMGPU_MEM_MODE_COHERENT)
-		return 0;
-
-	ret = pcim_request_region(pdev, SVMGPU_BAR_VRAM, SVMGPU_NAME "-vram");
-	if (ret)
-		return ret;
-	/* Coherent VRAM is ordinary cacheable memory: map it write-back. */
-	gdev->vram = devm_memremap(&pdev->dev,
-				   pci_resource_start(pdev, SVMGPU_BAR_VRAM),
-				   gdev->vram_size, MEMREMAP_WB);
-	if (IS_ERR(gdev->vram)) {
-		ret = PTR_ERR(gdev->vram);
-		gdev->vram = NULL;
-		pci_err(pdev, "cannot map VRAM: %d\n", ret);
-		return ret;
-	}
-	return 0;
-}
-
 static int svmgpu_identify(struct svmgpu_device *gdev)
 {
 	struct pci_dev *pdev = gdev->pdev;
@@ -466,9 +443,12 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = svmgpu_check_vram_bar(gdev);
 	if (ret)
 		goto err_put;
-	ret = svmgpu_map_vram(gdev);
-	if (ret)
-		goto err_put;
+	if (gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT) {
+		ret = pcim_request_region(pdev, SVMGPU_BAR_VRAM,
+					  SVMGPU_NAME "-vram");
+		if (ret)
+			goto err_put;
+	}
 	ret = svmgpu_engine_init(gdev);
 	if (ret)
 		goto err_put;
@@ -495,7 +475,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
 		 gdev->vram_size >> 20,
 		 gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ? "coherent" : "private",
-		 gdev->vram ? ", CPU-mapped" : "");
+		 gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ?
+		 ", device-coherent pages" : ", device-private pages");
 	return 0;
 
 err_engine:
@@ -529,7 +510,6 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	svmgpu_engine_fini(gdev);
 	gdev->removed = true;
 	gdev->regs = NULL;
-	gdev->vram = NULL;
 	gdev->pdev = NULL;
 	up_write(&gdev->remove_lock);
 

@@ -165,7 +165,6 @@ struct svmgpu_ctx {
  * @kref: one reference for the PCI binding, one per open file
  * @pdev: the PCI device; valid while !@removed
  * @regs: BAR 0 register mapping; valid while !@removed
- * @vram: CPU mapping of VRAM (coherent mode only, else NULL)
  * @vram_size: bytes of VRAM
  * @mem_mode: SVMGPU_MEM_MODE_* read from the device
  * @hw_version: version register of the device
@@ -190,7 +189,8 @@ struct svmgpu_ctx {
  * @ctxs: contexts by device MMU context number
  * @ctx_ida: allocates context numbers
  * @stats: device-wide counters
- * @pgmap: device-private pages standing for VRAM (private mode)
+ * @pgmap: the struct pages of VRAM: device-private ones standing for it
+ *	(private mode) or device-coherent ones over the VRAM BAR (coherent)
  * @vram_pfn: pfn of the device page for VRAM offset 0
  * @vram_pages: number of device pages, 0 when VRAM is not migratable
  * @vram_lock: protects @vram_bitmap and @vram_used
@@ -201,7 +201,6 @@ struct svmgpu_device {
 	struct kref kref;
 	struct pci_dev *pdev;
 	void __iomem *regs;
-	void *vram;
 	u64 vram_size;
 	u32 mem_mode;
 	u32 hw_version;

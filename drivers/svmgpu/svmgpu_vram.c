@@ -11,6 +11,15 @@
  * only ever moves through the engine, on the kernel ring, so a copy never
  * waits behind user work parked on a fault.
  *
+ * DOC: Device-coherent VRAM
+ *
+ * In coherent mode VRAM is the device's BAR 2, RAM-backed and coherent: the
+ * driver gives that range MEMORY_DEVICE_COHERENT struct pages, which the
+ * CPU reads and writes in place through the kernel's linear map, without
+ * faulting. Migration and eviction work as for private pages (the copies
+ * still go through the engine); there is no migrate_to_ram(), and the mm
+ * migrates such pages out by itself before pinning them long-term.
+ *
  * DOC: Migration
  *
  * To VRAM (SVMGPU_IOCTL_MIGRATE): per VMA window, migrate_vma_setup()
@@ -67,8 +76,17 @@ u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page)
  */
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 {
-	return gdev->vram_pages && is_device_private_page(page) &&
+	return gdev->vram_pages &&
+	       (is_device_private_page(page) || is_device_coherent_page(page)) &&
 	       page_pgmap(page) == &gdev->pgmap;
+}
+
+/* migrate_vma selection of this device's VRAM pages. */
+static unsigned long svmgpu_select_vram(struct svmgpu_device *gdev)
+{
+	return gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ?
+	       MIGRATE_VMA_SELECT_DEVICE_COHERENT :
+	       MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
 }
 
 /* A free VRAM page, initialised and locked as migration wants it. */
@@ -198,7 +216,8 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 			sys = spage;
 			off = svmgpu_page_vram_offset(gdev, dpage);
 		} else {
-			if (WARN_ON(!spage || !svmgpu_is_own_vram_page(gdev, spage)))
+			if (WARN_ON(!spage ||
+				    !svmgpu_is_own_vram_page(gdev, spage)))
 				continue;
 			dpage = vma ? alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
 						     start + i * PAGE_SIZE) :
@@ -301,7 +320,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			.dst = dst,
 			.pgmap_owner = gdev,
 			.flags = to_vram ? MIGRATE_VMA_SELECT_SYSTEM :
-					   MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+					   svmgpu_select_vram(gdev),
 		};
 		unsigned long next;
 
@@ -359,9 +378,13 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 	return ret;
 }
 
-static const struct dev_pagemap_ops svmgpu_pgmap_ops = {
+static const struct dev_pagemap_ops svmgpu_private_ops = {
 	.folio_free = svmgpu_folio_free,
 	.migrate_to_ram = svmgpu_migrate_to_ram,
+};
+
+static const struct dev_pagemap_ops svmgpu_coherent_ops = {
+	.folio_free = svmgpu_folio_free,
 };
 
 /**
@@ -416,7 +439,9 @@ static void svmgpu_device_put_action(void *gdev)
 }
 
 /**
- * svmgpu_vram_init() - make VRAM device-private pages (private mode)
+ * svmgpu_vram_init() - give VRAM struct pages: device-private ones over a
+ *	free physical range (private mode), device-coherent ones over the
+ *	VRAM BAR (coherent mode)
  * @gdev: the device
  *
  * Return: 0 or a negative errno. Device-managed.
@@ -426,12 +451,9 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	struct device *dev = &gdev->pdev->dev;
 	struct resource *res;
 	void *addr;
-
 	int ret;
 
 	spin_lock_init(&gdev->vram_lock);
-	if (gdev->mem_mode != SVMGPU_MEM_MODE_PRIVATE)
-		return 0;	/* coherent VRAM migration: not yet */
 
 	/*
 	 * memunmap_pages() runs after remove(), when the last file may have
@@ -443,19 +465,25 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	if (ret)
 		return ret;
 
-	res = devm_request_free_mem_region(dev, &iomem_resource,
-					   gdev->vram_size);
-	if (IS_ERR(res))
-		return PTR_ERR(res);
+	if (gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT) {
+		res = pci_resource_n(gdev->pdev, SVMGPU_BAR_VRAM);
+		gdev->pgmap.type = MEMORY_DEVICE_COHERENT;
+		gdev->pgmap.ops = &svmgpu_coherent_ops;
+	} else {
+		res = devm_request_free_mem_region(dev, &iomem_resource,
+						   gdev->vram_size);
+		if (IS_ERR(res))
+			return PTR_ERR(res);
+		gdev->pgmap.type = MEMORY_DEVICE_PRIVATE;
+		gdev->pgmap.ops = &svmgpu_private_ops;
+	}
 	gdev->vram_bitmap = devm_bitmap_zalloc(dev, gdev->vram_size >> PAGE_SHIFT,
 					       GFP_KERNEL);
 	if (!gdev->vram_bitmap)
 		return -ENOMEM;
-	gdev->pgmap.type = MEMORY_DEVICE_PRIVATE;
 	gdev->pgmap.range.start = res->start;
-	gdev->pgmap.range.end = res->end;
+	gdev->pgmap.range.end = res->start + gdev->vram_size - 1;
 	gdev->pgmap.nr_range = 1;
-	gdev->pgmap.ops = &svmgpu_pgmap_ops;
 	gdev->pgmap.owner = gdev;
 	addr = devm_memremap_pages(dev, &gdev->pgmap);
 	if (IS_ERR(addr))
