@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmgpu-guest-bench: the driver-level figures of "./svmgpu bench", run in
+ * the guest. A benchmark, not a test: it prints figures and fails only if
+ * the data is wrong or a call fails.
+ *
+ *  - migration of THP-backed anonymous memory to VRAM and back, 2 MiB to
+ *    256 MiB, median of 3, in GB/s each way (the figure test_hmm's
+ *    benchmark_thp_migration reports);
+ *  - device fault service: the time of one 8-byte device read of a page
+ *    the device has not mirrored yet, against the same read of a mirrored
+ *    page, median and 99th percentile of 400.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "svmgpu_test.h"
+
+#define RUNS		3
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#define FAULT_SAMPLES	400
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double quantile(double *v, int n, double q)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(int)(q * (n - 1))];
+}
+
+static int migrate(int fd, void *p, size_t len, __u32 flags, __u64 *moved)
+{
+	struct svmgpu_migrate m = {
+		.addr = (uintptr_t)p, .len = len, .flags = flags,
+	};
+
+	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m))
+		return -errno;
+	*moved = m.migrated;
+	return 0;
+}
+
+static int bench_migration(int fd, size_t len)
+{
+	double to[RUNS], back[RUNS];
+	size_t thp = 2UL << 20;
+	__u8 *raw, *p;
+	__u64 moved = 0;
+
+	raw = map_anon(len + thp, PROT_READ | PROT_WRITE);
+	if (!raw)
+		return -1;
+	p = (__u8 *)(((uintptr_t)raw + thp - 1) & ~(thp - 1));
+	madvise(p, len, MADV_HUGEPAGE);
+	for (size_t i = 0; i < len; i += PAGE)
+		p[i] = i >> 12;
+
+	for (int r = 0; r < RUNS; r++) {
+		double t = now();
+
+		if (migrate(fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved) ||
+		    moved != len / PAGE) {
+			fprintf(stderr, "to VRAM: %llu of %zu pages\n",
+				(unsigned long long)moved, len / PAGE);
+			return -1;
+		}
+		to[r] = now() - t;
+		t = now();
+		if (migrate(fd, p, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved) ||
+		    moved != len / PAGE)
+			return -1;
+		back[r] = now() - t;
+	}
+	for (size_t i = 0; i < len; i += PAGE)
+		if (p[i] != (__u8)(i >> 12)) {
+			fprintf(stderr, "wrong data at %zu\n", i);
+			return -1;
+		}
+	printf("migrate %4zu MiB: to VRAM %6.3f GB/s, back %6.3f GB/s\n",
+	       len >> 20, len / quantile(to, RUNS, 0.5) / 1e9,
+	       len / quantile(back, RUNS, 0.5) / 1e9);
+	munmap(raw, len + thp);
+	return 0;
+}
+
+/* One 8-byte device read of @src; its wall time. */
+static double timed_read(int fd, void *dst, void *src)
+{
+	double t = now();
+
+	if (dev_copy(fd, dst, src, 8))
+		return -1;
+	return now() - t;
+}
+
+static int bench_faults(int fd)
+{
+	/* one page per 64 KiB fault window, so every sample faults */
+	size_t stride = 64 * 1024, len = FAULT_SAMPLES * stride;
+	double fault[FAULT_SAMPLES], hit[FAULT_SAMPLES];
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	__u64 dst;
+
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < len; i += PAGE)
+		p[i] = 1;
+	for (int i = 0; i < FAULT_SAMPLES; i++) {
+		fault[i] = timed_read(fd, &dst, p + i * stride);
+		hit[i] = timed_read(fd, &dst, p + i * stride);
+		if (fault[i] < 0 || hit[i] < 0)
+			return -1;
+	}
+	printf("device 8-byte read, median / p99 of %d samples:\n",
+	       FAULT_SAMPLES);
+	printf("  page faulted in: %.0f / %.0f us; page mirrored: %.0f / %.0f us\n",
+	       quantile(fault, FAULT_SAMPLES, 0.5) * 1e6,
+	       quantile(fault, FAULT_SAMPLES, 0.99) * 1e6,
+	       quantile(hit, FAULT_SAMPLES, 0.5) * 1e6,
+	       quantile(hit, FAULT_SAMPLES, 0.99) * 1e6);
+	munmap(p, len);
+	return 0;
+}
+
+int main(void)
+{
+	static const size_t mib[] = { 2, 16, 64, 256 };
+	struct svmgpu_info info;
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info)) {
+		perror("svmgpu-guest-bench: /dev/svmgpu0");
+		return 1;
+	}
+	printf("%s VRAM, %llu MiB\n",
+	       info.mem_mode == SVMGPU_INFO_MEM_COHERENT ? "coherent" : "private",
+	       (unsigned long long)info.vram_size >> 20);
+	for (unsigned int i = 0; i < ARRAY_SIZE(mib); i++)
+		if ((mib[i] << 20) <= info.vram_size &&
+		    bench_migration(fd, mib[i] << 20))
+			return 1;
+	if (bench_faults(fd))
+		return 1;
+	close(fd);
+	return 0;
+}
