@@ -142,6 +142,38 @@ TEST_F(migrate, device_works_in_vram)
 	EXPECT_EQ(mismatches(a, len, 2), 0);
 }
 
+/*
+ * Device atomics: always allowed in VRAM; on system memory only with the
+ * device's sysmem atomics (exclusive access is not written yet), so here
+ * they are refused with EOPNOTSUPP and change nothing.
+ */
+TEST_F(migrate, atomics_in_vram)
+{
+	__u64 *p = (__u64 *)map_anon(4 * PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd c = {
+		.op = SVMGPU_CMD_ATOMIC, .atomic_op = SVMGPU_ATOM_ADD,
+		.width = 8, .operand = 5,
+	};
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	p[0] = 100;
+	p[512] = 200;
+	c.dst = (uintptr_t)&p[0];
+	EXPECT_EQ(submit_one(self->fd, &c), EOPNOTSUPP);
+	EXPECT_EQ(p[0], 100);
+
+	ASSERT_EQ(migrate(self->fd, p, 4 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			  &moved), 0);
+	ASSERT_EQ(moved, 4);
+	memset(&c.status, 0, sizeof(c.status));
+	c.result = 0;
+	c.dst = (uintptr_t)&p[512];
+	EXPECT_EQ(submit_one(self->fd, &c), 0);
+	EXPECT_EQ(c.result, 200);		/* the old value */
+	EXPECT_EQ(p[512], 205);
+}
+
 /* Never-touched anonymous memory migrates as zeroed VRAM pages. */
 TEST_F(migrate, holes_are_zero)
 {

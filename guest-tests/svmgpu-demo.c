@@ -4,9 +4,12 @@
  * sees (every /dev/svmgpuN, its PCI address, contract version, VRAM size
  * and memory mode), then has each device work on plain malloc() memory
  * through the shared-virtual-memory mirror: the device fills one buffer and
- * copies it to another, faulting the pages in as it goes; the CPU checks
- * every byte, and the driver's counters tell what happened. Exits non-zero
- * if a device does not answer or a byte is wrong.
+ * copies it to another, faulting the pages in as it goes; the buffer then
+ * moves to VRAM, the device increments every 64-bit word there with
+ * atomics, and the CPU reads it (device-private pages fault back to system
+ * memory, device-coherent ones are read in place). The CPU checks every
+ * byte, and the driver's counters tell what happened. Exits non-zero if a
+ * device does not answer or a byte is wrong.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +79,58 @@ static int svm_workload(int fd, const char *path)
 	return bad || cmds[0].status || cmds[1].status ? -1 : 0;
 }
 
+/* Migrate to VRAM, device atomics there, the CPU reads it back. */
+static int vram_workload(int fd, const char *path)
+{
+	size_t len = 1 << 20, words = len / 8;
+	struct svmgpu_migrate m = { .len = len, .flags = SVMGPU_MIGRATE_TO_VRAM };
+	struct svmgpu_user_cmd add[64];
+	struct svmgpu_stats before, after;
+	unsigned long long *p;
+	size_t bad = 0;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < words; i++)
+		p[i] = i;
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &before);
+	m.addr = (uintptr_t)p;
+	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m)) {
+		fprintf(stderr, "svmgpu-demo: %s: MIGRATE: %s\n", path, strerror(errno));
+		return -1;
+	}
+	/* one atomic add per page, in VRAM */
+	for (size_t base = 0; base < words; base += 64 * 512) {
+		struct svmgpu_submit sub = { .cmds = (uintptr_t)add, .count = 0 };
+
+		for (unsigned int i = 0; i < 64 && base + i * 512 < words; i++) {
+			add[i] = (struct svmgpu_user_cmd){
+				.op = SVMGPU_CMD_ATOMIC,
+				.atomic_op = SVMGPU_ATOM_ADD, .width = 8,
+				.dst = (uintptr_t)&p[base + i * 512],
+				.operand = 1000000,
+			};
+			sub.count++;
+		}
+		if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub))
+			return -1;
+		for (unsigned int i = 0; i < sub.count; i++)
+			bad += add[i].status != 0;
+	}
+	for (size_t i = 0; i < words; i++)
+		bad += p[i] != i + (i % 512 ? 0 : 1000000);
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &after);
+	printf("%s: %llu pages moved to VRAM, device atomics there, CPU reads: %zu wrong words\n",
+	       path, (unsigned long long)m.migrated, bad);
+	printf("%s: pages migrated to VRAM %llu, back to system memory %llu\n",
+	       path, (unsigned long long)(after.migrated_to_vram - before.migrated_to_vram),
+	       (unsigned long long)(after.migrated_to_ram - before.migrated_to_ram));
+	munmap(p, len);
+	return bad ? -1 : 0;
+}
+
 static int show_device(const char *name)
 {
 	struct svmgpu_info info;
@@ -105,6 +161,8 @@ static int show_device(const char *name)
 	       info.flags & SVMGPU_INFO_VRAM_CPU_MAPPED ?
 	       ", mapped by the CPU through BAR 2" : ", reachable by the device only");
 	ret = svm_workload(fd, path);
+	if (!ret)
+		ret = vram_workload(fd, path);
 	close(fd);
 	return ret;
 }

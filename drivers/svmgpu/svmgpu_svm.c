@@ -473,9 +473,6 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 
 	if (addr >> SVMGPU_VA_BITS || addr >= TASK_SIZE)
 		return -EFAULT;
-	if (access == SVMGPU_ACCESS_ATOMIC &&
-	    !(svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS))
-		return -EOPNOTSUPP;	/* exclusive access: not yet */
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 
@@ -515,6 +512,20 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			continue;
 		if (ret)
 			break;
+
+		/*
+		 * Device atomics are always allowed in VRAM; on system memory
+		 * only with the device's sysmem atomics (exclusive access for
+		 * the others is not written yet).
+		 */
+		i = (addr - range.start) >> PAGE_SHIFT;
+		if (access == SVMGPU_ACCESS_ATOMIC &&
+		    !svmgpu_is_own_vram_page(gdev, hmm_pfn_to_page(pfns[i])) &&
+		    !(svmgpu_rd(gdev, SVMGPU_REG_CAPS) &
+		      SVMGPU_CAP_SYSMEM_ATOMICS)) {
+			ret = -EOPNOTSUPP;
+			break;
+		}
 
 		for (i = 0; i < npages; i++) {
 			struct page *page = hmm_pfn_to_page(pfns[i]);
