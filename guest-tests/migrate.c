@@ -174,6 +174,53 @@ TEST_F(migrate, atomics_in_vram)
 	EXPECT_EQ(p[512], 205);
 }
 
+static int residency(int fd, void *addr, unsigned long npages, __u8 *bytes)
+{
+	struct svmgpu_residency r = {
+		.addr = (uintptr_t)addr,
+		.npages = npages,
+		.bytes = (uintptr_t)bytes,
+	};
+
+	return ioctl(fd, SVMGPU_IOCTL_RESIDENCY, &r) ? -errno : 0;
+}
+
+/* The residency query says where pages are, and changes nothing. */
+TEST_F(migrate, residency)
+{
+	__u8 *p = map_anon(6 * PAGE, PROT_READ | PROT_WRITE), res[6];
+	const __u8 rw = SVMGPU_RES_READ | SVMGPU_RES_WRITE;
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(munmap(p + 5 * PAGE, PAGE), 0);	/* page 5: a hole */
+	p[PAGE] = 1;					/* page 1: written */
+	ASSERT_EQ(mprotect(p + 2 * PAGE, PAGE, PROT_READ), 0);
+	EXPECT_EQ(p[2 * PAGE], 0);			/* page 2: zero page, RO */
+	p[3 * PAGE] = 3;				/* page 3: to VRAM */
+	ASSERT_EQ(migrate(self->fd, p + 3 * PAGE, PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			  &moved), 0);
+	ASSERT_EQ(moved, 1);
+
+	ASSERT_EQ(residency(self->fd, p, 6, res), 0);
+	EXPECT_EQ(res[0], SVMGPU_RES_NONE);		/* never touched */
+	EXPECT_EQ(res[1], SVMGPU_RES_SYSTEM | rw);
+	EXPECT_EQ(res[2], SVMGPU_RES_SYSTEM | SVMGPU_RES_READ);
+	EXPECT_EQ(res[3], SVMGPU_RES_VRAM | rw);
+	EXPECT_EQ(res[4], SVMGPU_RES_NONE);
+	EXPECT_EQ(res[5], SVMGPU_RES_NONE);		/* the hole */
+	/* asking moved nothing: page 3 is still in VRAM */
+	ASSERT_EQ(residency(self->fd, p + 3 * PAGE, 1, res), 0);
+	EXPECT_EQ(res[0], SVMGPU_RES_VRAM | rw);
+	EXPECT_EQ(p[3 * PAGE], 3);
+
+	EXPECT_EQ(residency(self->fd, p, 0, res), -EINVAL);
+	EXPECT_EQ(residency(self->fd, p + 1, 1, res), -EINVAL);
+	EXPECT_EQ(residency(self->fd, p, SVMGPU_RESIDENCY_MAX_PAGES + 1, res),
+		  -EINVAL);
+	EXPECT_EQ(residency(self->fd, p, 1, (__u8 *)16), -EFAULT);
+}
+
 /* Never-touched anonymous memory migrates as zeroed VRAM pages. */
 TEST_F(migrate, holes_are_zero)
 {

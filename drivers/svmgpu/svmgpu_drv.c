@@ -265,6 +265,28 @@ static long svmgpu_ioctl_migrate(struct svmgpu_ctx *ctx, void __user *arg)
 	return copy_to_user(arg, &m, sizeof(m)) ? -EFAULT : 0;
 }
 
+static long svmgpu_ioctl_residency(struct svmgpu_ctx *ctx, void __user *arg)
+{
+	struct svmgpu_residency r;
+	u8 *bytes;
+	long ret;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (!r.npages || r.npages > SVMGPU_RESIDENCY_MAX_PAGES ||
+	    !PAGE_ALIGNED(r.addr) ||
+	    !svmgpu_user_range_ok(r.addr, r.npages * PAGE_SIZE))
+		return -EINVAL;
+	bytes = kvmalloc(r.npages, GFP_KERNEL);
+	if (!bytes)
+		return -ENOMEM;
+	ret = svmgpu_residency(ctx, r.addr, r.npages, bytes);
+	if (!ret && copy_to_user(u64_to_user_ptr(r.bytes), bytes, r.npages))
+		ret = -EFAULT;
+	kvfree(bytes);
+	return ret;
+}
+
 static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 {
 	struct svmgpu_stats st = {
@@ -308,6 +330,9 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 		break;
 	case SVMGPU_IOCTL_MIGRATE:
 		ret = svmgpu_ioctl_migrate(ctx, (void __user *)arg);
+		break;
+	case SVMGPU_IOCTL_RESIDENCY:
+		ret = svmgpu_ioctl_residency(ctx, (void __user *)arg);
 		break;
 	default:
 		ret = -ENOTTY;

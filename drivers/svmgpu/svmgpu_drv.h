@@ -270,6 +270,8 @@ void svmgpu_ctx_put(struct svmgpu_ctx *ctx);
 struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 				     unsigned int id);
 int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
+int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
+		     unsigned long npages, u8 *bytes);
 
 /* svmgpu_vram.c */
 int svmgpu_vram_init(struct svmgpu_device *gdev);

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	2
+#define SVMGPU_UAPI_VERSION_MINOR	3
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -166,10 +166,36 @@ struct svmgpu_migrate {
 	__u64 migrated;
 };
 
+/* Residency byte of one page (struct svmgpu_residency) */
+#define SVMGPU_RES_WHERE_MASK	0x3
+#define SVMGPU_RES_NONE		0	/* not present, or not accessible */
+#define SVMGPU_RES_SYSTEM	1	/* system memory */
+#define SVMGPU_RES_VRAM		2	/* this device's VRAM */
+#define SVMGPU_RES_OTHER	3	/* another device's memory */
+#define SVMGPU_RES_READ		_BITUL(2)
+#define SVMGPU_RES_WRITE	_BITUL(3)
+#define SVMGPU_RES_HUGE		_BITUL(4)	/* CPU maps it 2 MiB or larger */
+
+#define SVMGPU_RESIDENCY_MAX_PAGES	4096
+
+/**
+ * struct svmgpu_residency - where the pages of a range are, as the CPU's
+ *	page tables say now (nothing is faulted in or moved)
+ * @addr: page-aligned start
+ * @npages: 1 to SVMGPU_RESIDENCY_MAX_PAGES
+ * @bytes: user pointer to @npages bytes, one SVMGPU_RES_* byte per page
+ */
+struct svmgpu_residency {
+	__u64 addr;
+	__u64 npages;
+	__u64 bytes;
+};
+
 #define SVMGPU_IOCTL_BASE	'S'
 #define SVMGPU_IOCTL_GET_INFO	_IOR(SVMGPU_IOCTL_BASE, 0x00, struct svmgpu_info)
 #define SVMGPU_IOCTL_SUBMIT	_IOW(SVMGPU_IOCTL_BASE, 0x01, struct svmgpu_submit)
 #define SVMGPU_IOCTL_GET_STATS	_IOR(SVMGPU_IOCTL_BASE, 0x02, struct svmgpu_stats)
 #define SVMGPU_IOCTL_MIGRATE	_IOWR(SVMGPU_IOCTL_BASE, 0x03, struct svmgpu_migrate)
+#define SVMGPU_IOCTL_RESIDENCY	_IOW(SVMGPU_IOCTL_BASE, 0x04, struct svmgpu_residency)
 
 #endif /* _UAPI_SVMGPU_H */
