@@ -227,6 +227,48 @@ TEST_F(mirror, huge_page)
 	ASSERT_EQ(q[(2UL << 20) / 8 - 1], 0x5555aaaa5555aaaaull);
 }
 
+/* hugetlbfs memory is mirrored like any other. */
+TEST_F(mirror, hugetlbfs)
+{
+	size_t len = 2UL << 20;
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	__u64 *p;
+
+	if (f) {
+		fputs("4", f);
+		fclose(f);
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	ASSERT_NE(p, MAP_FAILED) TH_LOG("no free huge page");
+	p[0] = 1;
+	ASSERT_EQ(dev_fill(self->fd, p, 0x7777777777777777ull, len), 0);
+	EXPECT_EQ(p[0], 0x7777777777777777ull);
+	EXPECT_EQ(p[len / 8 - 1], 0x7777777777777777ull);
+	munmap(p, len);
+}
+
+/* mremap moves a mirrored buffer: the new address works, the old faults. */
+TEST_F(mirror, mremap_moves_mapping)
+{
+	__u8 *a = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);
+	__u8 *target = map_anon(8 * PAGE, PROT_NONE), *moved;
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	ASSERT_NE(target, NULL);
+	memset(a, 0x4d, 4 * PAGE);
+	ASSERT_EQ(dev_copy(self->fd, b, a, 4 * PAGE), 0);	/* mirrored */
+	moved = mremap(a, 4 * PAGE, 4 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+		       target + 2 * PAGE);
+	ASSERT_EQ(moved, target + 2 * PAGE);
+	memset(b, 0, 4 * PAGE);
+	EXPECT_EQ(dev_copy(self->fd, b, moved, 4 * PAGE), 0);
+	EXPECT_EQ(b[4 * PAGE - 1], 0x4d);
+	EXPECT_EQ(dev_copy(self->fd, b, a, 64), EFAULT);	/* old address */
+}
+
 /* Bad input is refused with EINVAL or EFAULT, and nothing runs. */
 TEST_F(mirror, bad_submissions)
 {
