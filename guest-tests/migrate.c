@@ -221,6 +221,67 @@ TEST_F(migrate, residency)
 	EXPECT_EQ(residency(self->fd, p, 1, (__u8 *)16), -EFAULT);
 }
 
+static int set_policy(int fd, void *addr, size_t len, __u32 policy)
+{
+	struct svmgpu_policy p = {
+		.addr = (uintptr_t)addr, .len = len, .policy = policy,
+	};
+
+	return ioctl(fd, SVMGPU_IOCTL_SET_POLICY, &p) ? -errno : 0;
+}
+
+/*
+ * Migrate on fault: the device's first touch moves the pages to VRAM; with
+ * the default policy they are mirrored where they are.
+ */
+TEST_F(migrate, migrate_on_fault_policy)
+{
+	size_t len = 32 * PAGE;
+	__u8 *m = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *s = map_anon(len, PROT_READ | PROT_WRITE), res[32];
+	__u64 before = stats(self->fd).migrated_to_vram;
+
+	ASSERT_NE(m, NULL);
+	ASSERT_NE(s, NULL);
+	fill(m, len, 8);
+	fill(s, len, 8);
+	ASSERT_EQ(set_policy(self->fd, m, len,
+			     SVMGPU_POLICY_MIGRATE_ON_FAULT), 0);
+	ASSERT_EQ(dev_fill(self->fd, m + 5 * PAGE, 0, 8), 0);
+	ASSERT_EQ(dev_fill(self->fd, s + 5 * PAGE, 0, 8), 0);
+
+	/*
+	 * The faulting page's 64 KiB window moved, clamped to m (its VMA may
+	 * have merged with s's: the policy range still bounds the move); all
+	 * of s stayed.
+	 */
+	uintptr_t ws = ((uintptr_t)m + 5 * PAGE) & ~(16 * PAGE - 1);
+
+	ASSERT_EQ(residency(self->fd, m, 32, res), 0);
+	for (int i = 0; i < 32; i++) {
+		uintptr_t a = (uintptr_t)m + i * PAGE;
+		int want = a >= ws && a < ws + 16 * PAGE ? SVMGPU_RES_VRAM :
+							   SVMGPU_RES_SYSTEM;
+
+		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, want) TH_LOG("page %d", i);
+	}
+	EXPECT_GE(stats(self->fd).migrated_to_vram - before, 1);
+	ASSERT_EQ(residency(self->fd, s, 32, res), 0);
+	for (int i = 0; i < 32; i++)
+		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_SYSTEM);
+
+	/* every byte is right, the device's 8 zero bytes included */
+	for (size_t i = 0; i < len; i++) {
+		__u8 want = i >= 5 * PAGE && i < 5 * PAGE + 8 ? 0 :
+			    (__u8)((i * 131 + 8) ^ (i >> 12));
+
+		ASSERT_EQ(m[i], want) TH_LOG("m[%zu]", i);
+		ASSERT_EQ(s[i], want) TH_LOG("s[%zu]", i);
+	}
+	EXPECT_EQ(set_policy(self->fd, m, len, 7), -EINVAL);
+	EXPECT_EQ(set_policy(self->fd, m + 1, len, 0), -EINVAL);
+}
+
 /* Never-touched anonymous memory migrates as zeroed VRAM pages. */
 TEST_F(migrate, holes_are_zero)
 {

@@ -27,7 +27,6 @@
 #include <linux/uaccess.h>
 
 #include "svmgpu_drv.h"
-#include "uapi/svmgpu.h"
 
 #define SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS	10000
 #define SVMGPU_SUBMIT_MAX_TIMEOUT_MS		600000
@@ -287,6 +286,19 @@ static long svmgpu_ioctl_residency(struct svmgpu_ctx *ctx, void __user *arg)
 	return ret;
 }
 
+static long svmgpu_ioctl_set_policy(struct svmgpu_ctx *ctx, void __user *arg)
+{
+	struct svmgpu_policy p;
+
+	if (copy_from_user(&p, arg, sizeof(p)))
+		return -EFAULT;
+	if (p.policy > SVMGPU_POLICY_MIGRATE_ON_FAULT || p.pad || !p.len ||
+	    !PAGE_ALIGNED(p.addr) || !PAGE_ALIGNED(p.len) ||
+	    !svmgpu_user_range_ok(p.addr, p.len))
+		return -EINVAL;
+	return svmgpu_set_policy(ctx, p.addr, p.addr + p.len, p.policy);
+}
+
 static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 {
 	struct svmgpu_stats st = {
@@ -333,6 +345,9 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 		break;
 	case SVMGPU_IOCTL_RESIDENCY:
 		ret = svmgpu_ioctl_residency(ctx, (void __user *)arg);
+		break;
+	case SVMGPU_IOCTL_SET_POLICY:
+		ret = svmgpu_ioctl_set_policy(ctx, (void __user *)arg);
 		break;
 	default:
 		ret = -ENOTTY;

@@ -27,6 +27,7 @@
 #include <linux/workqueue.h>
 
 #include "svmgpu/svmgpu_hw.h"
+#include "uapi/svmgpu.h"
 
 #define SVMGPU_NAME             "svmgpu"
 #define SVMGPU_RING_ENTRIES     256
@@ -147,6 +148,9 @@ struct svmgpu_counters {
  *	never allocates under @pt_lock (reclaim may call our notifier, which
  *	takes it); protected by @pt_lock, refilled outside it
  * @stats: per-context counters
+ * @policy_lock: protects @policies and @npolicies
+ * @policies: policy ranges, later entries override earlier ones
+ * @npolicies: entries used
  */
 struct svmgpu_ctx {
 	struct svmgpu_device *gdev;
@@ -158,6 +162,13 @@ struct svmgpu_ctx {
 	struct svmgpu_pt *root;
 	struct svmgpu_pt *spare[SVMGPU_PT_LEVELS - 1];
 	struct svmgpu_counters stats;
+	struct mutex policy_lock;
+	struct svmgpu_policy_range {
+		u64 start;
+		u64 end;
+		u32 policy;
+	} policies[SVMGPU_POLICY_MAX_RANGES];
+	unsigned int npolicies;
 };
 
 /**
@@ -272,6 +283,8 @@ struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
 int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		     unsigned long npages, u8 *bytes);
+int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end,
+		      u32 policy);
 
 /* svmgpu_vram.c */
 int svmgpu_vram_init(struct svmgpu_device *gdev);

@@ -32,7 +32,6 @@
 #include <linux/slab.h>
 
 #include "svmgpu_drv.h"
-#include "uapi/svmgpu.h"
 
 /* === device page tables === */
 
@@ -251,6 +250,7 @@ struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&ctx->kref);
 	mutex_init(&ctx->pt_lock);
+	mutex_init(&ctx->policy_lock);
 	ctx->gdev = gdev;
 	/*
 	 * Teach lockdep now that reclaim may take pt_lock (through our
@@ -390,6 +390,57 @@ struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 
 /* === fault service === */
 
+/**
+ * svmgpu_set_policy() - set the fault policy of a range
+ * @ctx: the context
+ * @start: page-aligned start
+ * @end: page-aligned end
+ * @policy: SVMGPU_POLICY_*
+ *
+ * Return: 0, or -ENOSPC when SVMGPU_POLICY_MAX_RANGES were set already.
+ */
+int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end, u32 policy)
+{
+	int ret = 0;
+
+	mutex_lock(&ctx->policy_lock);
+	if (ctx->npolicies == SVMGPU_POLICY_MAX_RANGES) {
+		ret = -ENOSPC;
+	} else {
+		ctx->policies[ctx->npolicies].start = start;
+		ctx->policies[ctx->npolicies].end = end;
+		ctx->policies[ctx->npolicies].policy = policy;
+		ctx->npolicies++;
+	}
+	mutex_unlock(&ctx->policy_lock);
+	return ret;
+}
+
+/*
+ * The policy of @addr: the latest range that covers it, else MIRROR. For
+ * MIGRATE_ON_FAULT, [*start, *end) is narrowed to that range.
+ */
+static u32 svmgpu_policy_of(struct svmgpu_ctx *ctx, u64 addr, u64 *start,
+			    u64 *end)
+{
+	u32 policy = SVMGPU_POLICY_MIRROR;
+	int i;
+
+	mutex_lock(&ctx->policy_lock);
+	for (i = ctx->npolicies - 1; i >= 0; i--) {
+		struct svmgpu_policy_range *r = &ctx->policies[i];
+
+		if (addr >= r->start && addr < r->end) {
+			policy = r->policy;
+			*start = max(*start, r->start);
+			*end = min(*end, r->end);
+			break;
+		}
+	}
+	mutex_unlock(&ctx->policy_lock);
+	return policy;
+}
+
 /*
  * Pages mirrored per fault: an aligned 64 KiB window around the faulting
  * page, clamped to its VMA. It lies within one level-0 table, so one spare
@@ -478,6 +529,31 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		return -ESRCH;
 
 	atomic64_inc(&ctx->stats.faults);
+
+	/*
+	 * Migrate on fault: move the window to VRAM first (on the kernel
+	 * ring, while the faulting command waits on the user ring), then
+	 * mirror what is there. What cannot move is mirrored in place.
+	 */
+	if (gdev->vram_pages) {
+		u64 start = ALIGN_DOWN(addr, window), end = start + window;
+
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		if (vma) {
+			start = max_t(u64, start, vma->vm_start);
+			end = min_t(u64, end, vma->vm_end);
+		}
+		mmap_read_unlock(mm);
+		/* within the VMA and within the policy's own range */
+		if (vma && svmgpu_policy_of(ctx, addr, &start, &end) ==
+			   SVMGPU_POLICY_MIGRATE_ON_FAULT) {
+			u64 moved;
+
+			svmgpu_migrate_range(ctx, start, end, true, &moved);
+		}
+	}
+
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
 		if (time_after(jiffies, timeout)) {

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	3
+#define SVMGPU_UAPI_VERSION_MINOR	4
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -191,11 +191,36 @@ struct svmgpu_residency {
 	__u64 bytes;
 };
 
+#define SVMGPU_POLICY_MIRROR		0	/* device faults mirror in place */
+#define SVMGPU_POLICY_MIGRATE_ON_FAULT	1	/* device faults pull to VRAM */
+#define SVMGPU_POLICY_MAX_RANGES	64
+
+/**
+ * struct svmgpu_policy - what a device fault in a range does
+ * @addr: page-aligned start
+ * @len: page-aligned length
+ * @policy: SVMGPU_POLICY_*
+ * @pad: must be 0
+ *
+ * The default is SVMGPU_POLICY_MIRROR everywhere. A later call overrides
+ * earlier ones where they overlap. With MIGRATE_ON_FAULT a device fault
+ * first moves the faulting window (64 KiB, within its VMA) to VRAM, then
+ * mirrors it; memory that cannot move (file-backed, VRAM full) is mirrored
+ * where it is. -ENOSPC after SVMGPU_POLICY_MAX_RANGES calls.
+ */
+struct svmgpu_policy {
+	__u64 addr;
+	__u64 len;
+	__u32 policy;
+	__u32 pad;
+};
+
 #define SVMGPU_IOCTL_BASE	'S'
 #define SVMGPU_IOCTL_GET_INFO	_IOR(SVMGPU_IOCTL_BASE, 0x00, struct svmgpu_info)
 #define SVMGPU_IOCTL_SUBMIT	_IOW(SVMGPU_IOCTL_BASE, 0x01, struct svmgpu_submit)
 #define SVMGPU_IOCTL_GET_STATS	_IOR(SVMGPU_IOCTL_BASE, 0x02, struct svmgpu_stats)
 #define SVMGPU_IOCTL_MIGRATE	_IOWR(SVMGPU_IOCTL_BASE, 0x03, struct svmgpu_migrate)
 #define SVMGPU_IOCTL_RESIDENCY	_IOW(SVMGPU_IOCTL_BASE, 0x04, struct svmgpu_residency)
+#define SVMGPU_IOCTL_SET_POLICY	_IOW(SVMGPU_IOCTL_BASE, 0x05, struct svmgpu_policy)
 
 #endif /* _UAPI_SVMGPU_H */
