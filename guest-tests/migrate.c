@@ -282,6 +282,48 @@ TEST_F(migrate, migrate_on_fault_policy)
 	EXPECT_EQ(set_policy(self->fd, m + 1, len, 0), -EINVAL);
 }
 
+/* A value from /sys/kernel/debug/svmgpu0/@file, -1 if absent. */
+static long debugfs_value(const char *file, const char *key)
+{
+	char path[128], line[128], k[64];
+	long v, found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/svmgpu0/%s", file);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* debugfs tells VRAM use and the device's migration counters. */
+TEST_F(migrate, debugfs)
+{
+	__u8 *p = map_anon(8 * PAGE, PROT_READ | PROT_WRITE);
+	long used, to_vram;
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	used = debugfs_value("vram", "used");
+	to_vram = debugfs_value("stats", "migrated_to_vram");
+	ASSERT_GE(used, 0);
+	ASSERT_GE(to_vram, 0);
+	EXPECT_EQ(debugfs_value("vram", "pages"), debugfs_value("vram", "size") /
+						 (long)PAGE);
+	memset(p, 1, 8 * PAGE);
+	ASSERT_EQ(migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			  &moved), 0);
+	ASSERT_EQ(moved, 8);
+	EXPECT_EQ(debugfs_value("vram", "used"), used + 8);
+	EXPECT_EQ(debugfs_value("stats", "migrated_to_vram"), to_vram + 8);
+	ASSERT_EQ(munmap(p, 8 * PAGE), 0);	/* frees the VRAM pages */
+	EXPECT_EQ(debugfs_value("vram", "used"), used);
+}
+
 /* Never-touched anonymous memory migrates as zeroed VRAM pages. */
 TEST_F(migrate, holes_are_zero)
 {

@@ -21,6 +21,7 @@
  * page tables freed, its notifier left with nothing to do).
  */
 
+#include <linux/debugfs.h>
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -398,6 +399,41 @@ static int svmgpu_check_vram_bar(struct svmgpu_device *gdev)
 	return 0;
 }
 
+/* debugfs: svmgpuN/stats, the device's counters */
+static int svmgpu_stats_show(struct seq_file *m, void *unused)
+{
+	struct svmgpu_device *gdev = m->private;
+	struct svmgpu_counters *c = &gdev->stats;
+
+	seq_printf(m, "faults %lld\nreplays %lld\ncancels %lld\n",
+		   atomic64_read(&c->faults), atomic64_read(&c->replays),
+		   atomic64_read(&c->cancels));
+	seq_printf(m, "invalidations %lld\npages_mapped %lld\n",
+		   atomic64_read(&c->invalidations),
+		   atomic64_read(&c->pages_mapped));
+	seq_printf(m, "migrated_to_vram %lld\nmigrated_to_ram %lld\n",
+		   atomic64_read(&c->migrated_to_vram),
+		   atomic64_read(&c->migrated_to_ram));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
+
+/* debugfs: svmgpuN/vram, mode and use */
+static int svmgpu_vram_show(struct seq_file *m, void *unused)
+{
+	struct svmgpu_device *gdev = m->private;
+	unsigned long used;
+
+	spin_lock(&gdev->vram_lock);
+	used = gdev->vram_used;
+	spin_unlock(&gdev->vram_lock);
+	seq_printf(m, "mode %s\nsize %llu\npages %lu\nused %lu\n",
+		   gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ? "coherent" :
+		   "private", gdev->vram_size, gdev->vram_pages, used);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(svmgpu_vram);
+
 static int svmgpu_identify(struct svmgpu_device *gdev)
 {
 	struct pci_dev *pdev = gdev->pdev;
@@ -510,6 +546,11 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 		goto err_engine;
 
 	pci_set_drvdata(pdev, gdev);
+	gdev->debugfs = debugfs_create_dir(gdev->misc.name, NULL);
+	debugfs_create_file("stats", 0444, gdev->debugfs, gdev,
+			    &svmgpu_stats_fops);
+	debugfs_create_file("vram", 0444, gdev->debugfs, gdev,
+			    &svmgpu_vram_fops);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
@@ -532,6 +573,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
 	unsigned int i;
 
+	debugfs_remove_recursive(gdev->debugfs);
 	misc_deregister(&gdev->misc);
 
 	/* Wait for every ioctl, then forbid new hardware users. */

@@ -207,6 +207,7 @@ struct svmgpu_ctx {
  * @vram_lock: protects @vram_bitmap and @vram_used
  * @vram_bitmap: allocated VRAM pages
  * @vram_used: number of allocated VRAM pages
+ * @debugfs: the device's debugfs directory
  */
 struct svmgpu_device {
 	struct kref kref;
@@ -243,6 +244,7 @@ struct svmgpu_device {
 	spinlock_t vram_lock;
 	unsigned long *vram_bitmap;
 	unsigned long vram_used;
+	struct dentry *debugfs;
 };
 
 static inline u32 svmgpu_rd(struct svmgpu_device *gdev, u32 reg)
