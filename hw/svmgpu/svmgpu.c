@@ -88,6 +88,12 @@ static void svmgpu_irq_bh(void *opaque)
 
 /* === Registers === */
 
+/* The low or high 32 bits of a 64-bit register pair. */
+static uint32_t svmgpu_half(uint64_t v, bool high)
+{
+    return high ? v >> 32 : (uint32_t)v;
+}
+
 static uint32_t svmgpu_status_locked(SvmgpuState *s)
 {
     uint32_t st = 0;
@@ -138,13 +144,13 @@ static uint64_t svmgpu_dbg_read_locked(SvmgpuState *s, hwaddr addr)
     case SVMGPU_REG_DBG_SPURIOUS_PPM:
         return in->spurious_ppm;
     case SVMGPU_REG_DBG_POISON_ADDR_LO:
-        return (uint32_t)in->poison_addr;
     case SVMGPU_REG_DBG_POISON_ADDR_HI:
-        return in->poison_addr >> 32;
+        return svmgpu_half(in->poison_addr,
+                           addr == SVMGPU_REG_DBG_POISON_ADDR_HI);
     case SVMGPU_REG_DBG_POISON_LEN_LO:
-        return (uint32_t)in->poison_len;
     case SVMGPU_REG_DBG_POISON_LEN_HI:
-        return in->poison_len >> 32;
+        return svmgpu_half(in->poison_len,
+                           addr == SVMGPU_REG_DBG_POISON_LEN_HI);
     case SVMGPU_REG_DBG_INJECTED:
         return (uint32_t)s->stats.injected;
     }
@@ -201,9 +207,8 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     QEMU_LOCK_GUARD(&s->lock);
     if (addr >= SVMGPU_REG_CTX_ROOT_LO(0) &&
         addr < SVMGPU_REG_CTX_ROOT_LO(s->num_contexts)) {
-        uint64_t root = s->ctx_root[(addr - SVMGPU_REG_CTX_ROOT_LO(0)) / 8];
-
-        val = addr & 4 ? root >> 32 : (uint32_t)root;
+        val = svmgpu_half(s->ctx_root[(addr - SVMGPU_REG_CTX_ROOT_LO(0)) / 8],
+                          addr & 4);
         goto out;
     }
     if (addr >= SVMGPU_REG_DBG_BASE && addr < SVMGPU_REG_DBG_END) {
@@ -215,10 +220,9 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         unsigned n = (addr - SVMGPU_REG_RING_BASE_LO(0)) / 0x20;
         SvmgpuRing *r = &s->rings[n];
 
-        if (addr == SVMGPU_REG_RING_BASE_LO(n)) {
-            val = (uint32_t)r->base;
-        } else if (addr == SVMGPU_REG_RING_BASE_HI(n)) {
-            val = r->base >> 32;
+        if (addr == SVMGPU_REG_RING_BASE_LO(n) ||
+            addr == SVMGPU_REG_RING_BASE_HI(n)) {
+            val = svmgpu_half(r->base, addr == SVMGPU_REG_RING_BASE_HI(n));
         } else if (addr == SVMGPU_REG_RING_SIZE(n)) {
             val = r->size;
         } else if (addr == SVMGPU_REG_RING_HEAD(n)) {
@@ -250,10 +254,8 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = svmgpu_caps(s);
         break;
     case SVMGPU_REG_VRAM_SIZE_LO:
-        val = (uint32_t)s->vram_size;
-        break;
     case SVMGPU_REG_VRAM_SIZE_HI:
-        val = s->vram_size >> 32;
+        val = svmgpu_half(s->vram_size, addr == SVMGPU_REG_VRAM_SIZE_HI);
         break;
     case SVMGPU_REG_SCRATCH:
         val = s->scratch;
@@ -271,16 +273,12 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = s->error;
         break;
     case SVMGPU_REG_FENCE_SEQNO_LO:
-        val = (uint32_t)s->fence_seqno;
-        break;
     case SVMGPU_REG_FENCE_SEQNO_HI:
-        val = s->fence_seqno >> 32;
+        val = svmgpu_half(s->fence_seqno, addr == SVMGPU_REG_FENCE_SEQNO_HI);
         break;
     case SVMGPU_REG_FAULTQ_BASE_LO:
-        val = (uint32_t)s->faultq_base;
-        break;
     case SVMGPU_REG_FAULTQ_BASE_HI:
-        val = s->faultq_base >> 32;
+        val = svmgpu_half(s->faultq_base, addr == SVMGPU_REG_FAULTQ_BASE_HI);
         break;
     case SVMGPU_REG_FAULTQ_SIZE:
         val = s->faultq_size;
@@ -298,16 +296,13 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
         val = s->tlb_inv_ctx;
         break;
     case SVMGPU_REG_TLB_INV_START_LO:
-        val = (uint32_t)s->tlb_inv_start;
-        break;
     case SVMGPU_REG_TLB_INV_START_HI:
-        val = s->tlb_inv_start >> 32;
+        val = svmgpu_half(s->tlb_inv_start,
+                          addr == SVMGPU_REG_TLB_INV_START_HI);
         break;
     case SVMGPU_REG_TLB_INV_LEN_LO:
-        val = (uint32_t)s->tlb_inv_len;
-        break;
     case SVMGPU_REG_TLB_INV_LEN_HI:
-        val = s->tlb_inv_len >> 32;
+        val = svmgpu_half(s->tlb_inv_len, addr == SVMGPU_REG_TLB_INV_LEN_HI);
         break;
     case SVMGPU_REG_TLB_INV_CONTROL:
         val = 0;    /* an invalidation is complete when its write returns */
