@@ -73,6 +73,8 @@ u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page)
  * svmgpu_is_own_vram_page() - is @page one of @gdev's VRAM pages
  * @gdev: the device
  * @page: any page
+ *
+ * Return: true for a device-private or device-coherent page of @gdev.
  */
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 {
