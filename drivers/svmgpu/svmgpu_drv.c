@@ -414,9 +414,40 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "migrated_to_vram %lld\nmigrated_to_ram %lld\n",
 		   atomic64_read(&c->migrated_to_vram),
 		   atomic64_read(&c->migrated_to_ram));
+	seq_printf(m, "resets %lld\n", atomic64_read(&c->resets));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
+
+/*
+ * debugfs: svmgpuN/inject, guest-side fault injection through the device's
+ * debug window (only with the device property debug-window=on): "hang"
+ * stops the engine until a reset, "dma-error" fails the next command.
+ */
+static ssize_t svmgpu_inject_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	struct svmgpu_device *gdev = file->private_data;
+	char buf[16] = "";
+
+	if (!(svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_DEBUG_WINDOW))
+		return -ENODEV;
+	if (copy_from_user(buf, ubuf, min(len, sizeof(buf) - 1)))
+		return -EFAULT;
+	if (sysfs_streq(buf, "hang"))
+		svmgpu_wr(gdev, SVMGPU_REG_DBG_HANG, 1);
+	else if (sysfs_streq(buf, "dma-error"))
+		svmgpu_wr(gdev, SVMGPU_REG_DBG_DMA_ERROR_NTH, 1);
+	else
+		return -EINVAL;
+	return len;
+}
+
+static const struct file_operations svmgpu_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = svmgpu_inject_write,
+};
 
 /* debugfs: svmgpuN/vram, mode and use */
 static int svmgpu_vram_show(struct seq_file *m, void *unused)
@@ -551,6 +582,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_stats_fops);
 	debugfs_create_file("vram", 0444, gdev->debugfs, gdev,
 			    &svmgpu_vram_fops);
+	debugfs_create_file("inject", 0200, gdev->debugfs, gdev,
+			    &svmgpu_inject_fops);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,

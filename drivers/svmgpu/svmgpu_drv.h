@@ -4,7 +4,8 @@
  *
  * Lock order (outermost first):
  *   svmgpu_ctx.mm's mmap_lock (hmm_range_fault only)
- *   svmgpu_ring.lock            submission on one ring
+ *   svmgpu_ring.lock            submission on one ring (the user ring's
+ *                               before the kernel ring's, for a reset)
  *   svmgpu_ctx.pt_lock          the context's device page tables; the
  *                               "driver lock" of the interval-notifier
  *                               protocol (mmu_interval_read_retry)
@@ -121,6 +122,7 @@ struct svmgpu_pt {
  * @pages_mapped: device PTEs written
  * @migrated_to_vram: pages moved into VRAM
  * @migrated_to_ram: pages moved back to system memory
+ * @resets: device resets after a hang
  */
 struct svmgpu_counters {
 	atomic64_t faults;
@@ -131,6 +133,7 @@ struct svmgpu_counters {
 	atomic64_t pages_mapped;
 	atomic64_t migrated_to_vram;
 	atomic64_t migrated_to_ram;
+	atomic64_t resets;
 };
 
 /**

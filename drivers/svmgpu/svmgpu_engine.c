@@ -14,6 +14,17 @@
  * completion interrupt wakes the waiters, and waiters also poll that word
  * every 10 ms, so that a lost interrupt costs latency, never a hang.
  *
+ * DOC: Hang recovery
+ *
+ * A user submission that times out means a hung engine: the fault worker
+ * is stopped (disable_work_sync()), the kernel ring's lock is taken (the
+ * order is always user ring, then kernel ring), the function is reset with
+ * FLR (pci_try_reset_function(): a trylock, since unbinding holds the device
+ * lock while it waits for ioctls), and rings, fault queue and every live
+ * context's page-table root are programmed again. Commands in flight are
+ * lost (their submitters get -ETIMEDOUT); VRAM contents survive a reset, so
+ * no page is lost.
+ *
  * DOC: Device faults
  *
  * The fault interrupt queues fault_work on an ordered workqueue. The worker
@@ -74,6 +85,67 @@ static void svmgpu_ring_restart(struct svmgpu_ring *ring)
 	ring->tail = 0;
 }
 
+static void svmgpu_ring_program(struct svmgpu_device *gdev, unsigned int id)
+{
+	struct svmgpu_ring *ring = &gdev->rings[id];
+
+	svmgpu_wr64(gdev, SVMGPU_REG_RING_BASE_LO(id), ring->desc_dma);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_SIZE(id), SVMGPU_RING_ENTRIES);
+	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(id), SVMGPU_RING_CONTROL_ENABLE);
+	ring->tail = 0;
+}
+
+static void svmgpu_faultq_program(struct svmgpu_device *gdev)
+{
+	svmgpu_wr64(gdev, SVMGPU_REG_FAULTQ_BASE_LO, gdev->faultq_dma);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_SIZE, SVMGPU_FAULTQ_ENTRIES);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, SVMGPU_FAULTQ_CONTROL_ENABLE);
+	gdev->faultq_head = 0;
+}
+
+/*
+ * FLR after a hang, then program everything again. Called with the user
+ * ring's lock held; takes the kernel ring's (nested: always in this order).
+ */
+static void svmgpu_device_reset(struct svmgpu_ring *ring)
+{
+	struct svmgpu_device *gdev = ring->gdev;
+	struct svmgpu_ring *kring = &gdev->rings[SVMGPU_RING_KERNEL];
+	unsigned int i;
+	int ret;
+
+	lockdep_assert_held(&ring->lock);
+	disable_work_sync(&gdev->fault_work);
+	mutex_lock_nested(&kring->lock, SINGLE_DEPTH_NESTING);
+	ret = pci_try_reset_function(gdev->pdev);
+	if (ret) {
+		pci_warn(gdev->pdev, "reset failed (%d): restarting the ring\n",
+			 ret);
+		svmgpu_ring_restart(ring);
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
+		svmgpu_ring_program(gdev, i);
+	svmgpu_faultq_program(gdev);
+	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
+		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);
+
+		if (!ctx)
+			continue;
+		mutex_lock(&ctx->pt_lock);
+		if (ctx->root)
+			svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(i),
+				    ctx->root->dma);
+		mutex_unlock(&ctx->pt_lock);
+		svmgpu_ctx_put(ctx);
+	}
+	atomic64_inc(&gdev->stats.resets);
+	pci_info(gdev->pdev, "device reset after a hang\n");
+out:
+	mutex_unlock(&kring->lock);
+	enable_work(&gdev->fault_work);
+}
+
 /**
  * svmgpu_ring_run() - execute commands on a ring and wait for them
  * @ring: the ring
@@ -84,9 +156,10 @@ static void svmgpu_ring_restart(struct svmgpu_ring *ring)
  * Context: process; sleeps. The caller keeps the hardware alive (holds
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
  * Return: 0 when every command completed (check each status),
- * -ETIMEDOUT if they did not within @timeout (the ring is then restarted
- * and the commands' statuses are undefined), -EINTR on a fatal signal
- * (likewise), -EINVAL for a bad @count.
+ * -ETIMEDOUT if they did not within @timeout (the user ring then resets
+ * the device, the kernel ring restarts itself; the commands' statuses are
+ * undefined), -EINTR on a fatal signal (the ring restarts), -EINVAL for a
+ * bad @count.
  */
 int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout)
@@ -128,6 +201,13 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 			ret = -EINTR;
 			break;
 		}
+	}
+	if (ret == -ETIMEDOUT && ring->id == SVMGPU_RING_USER) {
+		dev_warn_ratelimited(&gdev->pdev->dev,
+				     "ring %u timed out: resetting the device\n",
+				     ring->id);
+		svmgpu_device_reset(ring);
+		goto out;
 	}
 	if (ret) {
 		dev_warn_ratelimited(&gdev->pdev->dev, "ring %u: %s, restarting it\n",
@@ -286,10 +366,7 @@ static int svmgpu_ring_init(struct svmgpu_device *gdev, unsigned int id)
 					  &ring->fence_dma, GFP_KERNEL);
 	if (!ring->desc || !ring->fence)
 		return -ENOMEM;
-	svmgpu_wr64(gdev, SVMGPU_REG_RING_BASE_LO(id), ring->desc_dma);
-	svmgpu_wr(gdev, SVMGPU_REG_RING_SIZE(id), SVMGPU_RING_ENTRIES);
-	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(id),
-		  SVMGPU_RING_CONTROL_ENABLE);
+	svmgpu_ring_program(gdev, id);
 	if (!(svmgpu_rd(gdev, SVMGPU_REG_RING_CONTROL(id)) &
 	      SVMGPU_RING_CONTROL_ENABLE))
 		return -EIO;
@@ -332,10 +409,7 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 		ret = -ENOMEM;
 		goto err_wq;
 	}
-	svmgpu_wr64(gdev, SVMGPU_REG_FAULTQ_BASE_LO, gdev->faultq_dma);
-	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_SIZE, SVMGPU_FAULTQ_ENTRIES);
-	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, SVMGPU_FAULTQ_CONTROL_ENABLE);
-	gdev->faultq_head = 0;
+	svmgpu_faultq_program(gdev);
 
 	ret = pci_alloc_irq_vectors(pdev, SVMGPU_NUM_VECTORS,
 				    SVMGPU_NUM_VECTORS, PCI_IRQ_MSIX);
