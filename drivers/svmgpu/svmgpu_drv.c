@@ -75,8 +75,12 @@ static int svmgpu_release(struct inode *inode, struct file *file)
 	struct svmgpu_ctx *ctx = file->private_data;
 	struct svmgpu_device *gdev = ctx->gdev;
 
-	svmgpu_ctx_unpublish(ctx);
+	/*
+	 * Under remove_lock: unbind either still finds the context published
+	 * and detaches it, or finds it gone because it is detached here.
+	 */
 	down_read(&gdev->remove_lock);
+	svmgpu_ctx_unpublish(ctx);
 	if (!gdev->removed)
 		svmgpu_ctx_detach(ctx);
 	up_read(&gdev->remove_lock);
@@ -318,6 +322,22 @@ static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+/* The ioctls that act on the context's mm. */
+static long svmgpu_ioctl_mm(struct svmgpu_ctx *ctx, unsigned int cmd,
+			    void __user *arg)
+{
+	switch (cmd) {
+	case SVMGPU_IOCTL_SUBMIT:
+		return svmgpu_ioctl_submit(ctx, arg);
+	case SVMGPU_IOCTL_MIGRATE:
+		return svmgpu_ioctl_migrate(ctx, arg);
+	case SVMGPU_IOCTL_RESIDENCY:
+		return svmgpu_ioctl_residency(ctx, arg);
+	default:
+		return svmgpu_ioctl_set_policy(ctx, arg);
+	}
+}
+
 static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
@@ -336,20 +356,20 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 		ret = svmgpu_ioctl_get_info(gdev, (void __user *)arg);
 		break;
 	case SVMGPU_IOCTL_SUBMIT:
-		ret = svmgpu_ioctl_submit(ctx, (void __user *)arg);
+	case SVMGPU_IOCTL_MIGRATE:
+	case SVMGPU_IOCTL_RESIDENCY:
+	case SVMGPU_IOCTL_SET_POLICY:
+		/* They act on the opener's memory: only the opener's mm may. */
+		if (current->mm != ctx->mm) {
+			ret = -EBADF;
+			break;
+		}
+		ret = svmgpu_ioctl_mm(ctx, cmd, (void __user *)arg);
 		break;
 	case SVMGPU_IOCTL_GET_STATS:
 		ret = svmgpu_ioctl_get_stats(ctx, (void __user *)arg);
 		break;
-	case SVMGPU_IOCTL_MIGRATE:
-		ret = svmgpu_ioctl_migrate(ctx, (void __user *)arg);
-		break;
-	case SVMGPU_IOCTL_RESIDENCY:
-		ret = svmgpu_ioctl_residency(ctx, (void __user *)arg);
-		break;
-	case SVMGPU_IOCTL_SET_POLICY:
-		ret = svmgpu_ioctl_set_policy(ctx, (void __user *)arg);
-		break;
+
 	default:
 		ret = -ENOTTY;
 		break;
@@ -567,7 +587,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	gdev->misc.name = kasprintf(GFP_KERNEL, SVMGPU_NAME "%d", gdev->id);
 	if (!gdev->misc.name) {
 		ret = -ENOMEM;
-		goto err_put;
+		goto err_engine;
 	}
 	gdev->misc.fops = &svmgpu_fops;
 	gdev->misc.parent = &pdev->dev;
@@ -611,7 +631,12 @@ static void svmgpu_remove(struct pci_dev *pdev)
 
 	/* Wait for every ioctl, then forbid new hardware users. */
 	down_write(&gdev->remove_lock);
-	/* Every byte back in system memory while the engine still runs. */
+	/*
+	 * No more device faults (they could migrate into VRAM behind the
+	 * eviction), then every byte back in system memory while the kernel
+	 * ring still runs.
+	 */
+	svmgpu_engine_stop_faults(gdev);
 	svmgpu_vram_evict_all(gdev);
 	svmgpu_engine_stop(gdev);
 	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {

@@ -9,7 +9,7 @@
  *   svmgpu_ctx.pt_lock          the context's device page tables; the
  *                               "driver lock" of the interval-notifier
  *                               protocol (mmu_interval_read_retry)
- *   svmgpu_device.tlb_lock      the TLB_INV_* register sequence
+ *   svmgpu_device.tlb_lock      the TLB_INV_* register sequence (spinlock)
  *   svmgpu_device.ctx_lock      the context table (spinlock)
  */
 #ifndef _SVMGPU_DRV_H
@@ -198,7 +198,8 @@ struct svmgpu_ctx {
  * @faultq_head: next record to consume; only the fault worker touches it
  * @fault_work: drains the fault queue
  * @wq: ordered workqueue running @fault_work
- * @tlb_lock: serialises the TLB_INV_* register sequence
+ * @tlb_lock: serialises the TLB_INV_* register sequence; a spinlock, as
+ *	non-blockable notifier invalidations use it
  * @ctx_lock: protects @ctxs
  * @ctxs: contexts by device MMU context number
  * @ctx_ida: allocates context numbers
@@ -235,7 +236,7 @@ struct svmgpu_device {
 	u32 faultq_head;
 	struct work_struct fault_work;
 	struct workqueue_struct *wq;
-	struct mutex tlb_lock;
+	spinlock_t tlb_lock;
 	spinlock_t ctx_lock;
 	struct svmgpu_ctx *ctxs[SVMGPU_CONTEXTS_MAX];
 	struct ida ctx_ida;
@@ -271,6 +272,7 @@ void svmgpu_device_put(struct svmgpu_device *gdev);
 
 /* svmgpu_engine.c */
 int svmgpu_engine_init(struct svmgpu_device *gdev);
+void svmgpu_engine_stop_faults(struct svmgpu_device *gdev);
 void svmgpu_engine_stop(struct svmgpu_device *gdev);
 void svmgpu_engine_fini(struct svmgpu_device *gdev);
 int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,

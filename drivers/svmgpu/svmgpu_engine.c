@@ -116,7 +116,7 @@ static void svmgpu_device_reset(struct svmgpu_ring *ring)
 
 	lockdep_assert_held(&ring->lock);
 	disable_work_sync(&gdev->fault_work);
-	mutex_lock_nested(&kring->lock, SINGLE_DEPTH_NESTING);
+	mutex_lock(&kring->lock);
 	ret = pci_try_reset_function(gdev->pdev);
 	if (ret) {
 		pci_warn(gdev->pdev, "reset failed (%d): restarting the ring\n",
@@ -242,19 +242,21 @@ out:
  * @start: first byte of the range (RANGE scope)
  * @len: bytes of the range (RANGE scope)
  *
+ *
  * When this returns, no engine access uses an invalidated translation
  * (the device's synchronous TLB_INV registers guarantee it).
- * Context: process; sleeps.
+ * Context: any; does not sleep (also called from non-blockable
+ * MMU-notifier invalidations).
  */
 void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
 			   u64 start, u64 len)
 {
-	mutex_lock(&gdev->tlb_lock);
+	spin_lock(&gdev->tlb_lock);
 	svmgpu_wr(gdev, SVMGPU_REG_TLB_INV_CTX, ctx);
 	svmgpu_wr64(gdev, SVMGPU_REG_TLB_INV_START_LO, start);
 	svmgpu_wr64(gdev, SVMGPU_REG_TLB_INV_LEN_LO, len);
 	svmgpu_wr(gdev, SVMGPU_REG_TLB_INV_CONTROL, scope);
-	mutex_unlock(&gdev->tlb_lock);
+	spin_unlock(&gdev->tlb_lock);
 }
 
 static irqreturn_t svmgpu_irq_completion(int irq, void *data)
@@ -356,9 +358,13 @@ static int svmgpu_ring_init(struct svmgpu_device *gdev, unsigned int id)
 	struct svmgpu_ring *ring = &gdev->rings[id];
 	struct device *dev = &gdev->pdev->dev;
 
+	static struct lock_class_key ring_keys[ARRAY_SIZE(gdev->rings)];
+
 	ring->gdev = gdev;
 	ring->id = id;
 	mutex_init(&ring->lock);
+	/* The user ring's lock is taken before the kernel ring's (reset). */
+	lockdep_set_class(&ring->lock, &ring_keys[id]);
 	ring->desc = dmam_alloc_coherent(dev, SVMGPU_RING_ENTRIES *
 					 SVMGPU_DESC_SIZE, &ring->desc_dma,
 					 GFP_KERNEL);
@@ -396,7 +402,7 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 		return ret;
 
 	init_waitqueue_head(&gdev->fence_wq);
-	mutex_init(&gdev->tlb_lock);
+	spin_lock_init(&gdev->tlb_lock);
 	INIT_WORK(&gdev->fault_work, svmgpu_fault_work);
 	gdev->wq = alloc_ordered_workqueue("svmgpu%d-faults", 0, gdev->id);
 	if (!gdev->wq)
@@ -436,6 +442,20 @@ err_wq:
 	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
 	destroy_workqueue(gdev->wq);
 	return ret;
+}
+
+/**
+ * svmgpu_engine_stop_faults() - no more device faults and fault service
+ * @gdev: the device
+ *
+ * Stops the user ring and the fault queue and waits for the fault worker;
+ * the kernel ring keeps running (eviction needs it).
+ */
+void svmgpu_engine_stop_faults(struct svmgpu_device *gdev)
+{
+	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(SVMGPU_RING_USER), 0);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
+	disable_work_sync(&gdev->fault_work);
 }
 
 /**

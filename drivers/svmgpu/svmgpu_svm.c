@@ -115,13 +115,15 @@ static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
 		if (!pt)
 			return -ENOMEM;
 		mutex_lock(&ctx->pt_lock);
-		if (!ctx->spare[level]) {
+		if (ctx->root && !ctx->spare[level]) {
 			ctx->spare[level] = pt;
 			pt = NULL;
 		}
 		mutex_unlock(&ctx->pt_lock);
 		if (pt)
 			svmgpu_pt_free(ctx->gdev, pt, level);
+		if (!READ_ONCE(ctx->root))
+			return -ENODEV;		/* detached meanwhile */
 	}
 	return 0;
 }
@@ -281,12 +283,15 @@ struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev)
 	if (ret)
 		goto err_mm;
 
-	svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), ctx->root->dma);
-	svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0, 0);
 	kref_get(&gdev->kref);
 	spin_lock(&gdev->ctx_lock);
 	gdev->ctxs[ctx->id] = ctx;
 	spin_unlock(&gdev->ctx_lock);
+	/* Published first: a reset from now on programs the root again. */
+	mutex_lock(&ctx->pt_lock);
+	svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), ctx->root->dma);
+	svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0, 0);
+	mutex_unlock(&ctx->pt_lock);
 	return ctx;
 
 err_mm:

@@ -196,6 +196,7 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 	struct svmgpu_cmd *cmds;
 	unsigned int n = 0;
 	dma_addr_t *dma;
+	int ret;
 
 	for (i = 0; i < npages; i++)
 		dst[i] = 0;
@@ -249,7 +250,13 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 		moved++;
 	}
 
-	if (svmgpu_copy_run(gdev, cmds, n)) {
+	ret = svmgpu_copy_run(gdev, cmds, n);
+	/* Unmap before any page is given back (swiotlb copies back). */
+	for (i = 0; i < n; i++)
+		if (dma[i])
+			dma_unmap_page(&gdev->pdev->dev, dma[i], PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+	if (ret) {
 		/* Nothing moves: every source keeps its data. */
 		pci_err(gdev->pdev, "migration copy failed, %u pages stay put\n",
 			n);
@@ -260,10 +267,6 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 		}
 		moved = 0;
 	}
-	for (i = 0; i < n; i++)
-		if (dma[i])
-			dma_unmap_page(&gdev->pdev->dev, dma[i], PAGE_SIZE,
-				       DMA_BIDIRECTIONAL);
 out:
 	kfree(cmds);
 	kfree(dma);
