@@ -37,6 +37,7 @@ typedef struct SvmgpuCmd {
     unsigned ring;
     uint32_t index;
     uint32_t epoch;
+    uint32_t ring_gen;
     uint8_t opcode;
     uint8_t flags;
     uint16_t ctx;
@@ -455,9 +456,11 @@ static int svmgpu_map_operand(SvmgpuState *s, SvmgpuCmd *cmd, uint8_t space,
 
 /* === Commands === */
 
+/* A reset, or a disable of the command's ring, abandons it. */
 static bool svmgpu_cmd_abandoned(SvmgpuState *s, SvmgpuCmd *cmd)
 {
-    return qatomic_read(&s->epoch) != cmd->epoch;
+    return qatomic_read(&s->epoch) != cmd->epoch ||
+           qatomic_read(&s->rings[cmd->ring].gen) != cmd->ring_gen;
 }
 
 static int svmgpu_cmd_copy(SvmgpuState *s, SvmgpuCmd *cmd)
@@ -904,6 +907,7 @@ static void svmgpu_engine_step_locked(SvmgpuState *s, unsigned n)
         .ring = n,
         .index = r->head,
         .epoch = s->epoch,
+        .ring_gen = r->gen,
     };
     hwaddr at = svmgpu_desc_addr(r, cmd.index);
     int status;
@@ -928,13 +932,14 @@ static void svmgpu_engine_step_locked(SvmgpuState *s, unsigned n)
     trace_svmgpu_cmd(n, cmd.index, cmd.opcode, cmd.flags, cmd.ctx);
 
     s->engine_active = true;
+    s->active_ring = n;
     qemu_mutex_unlock(&s->lock);
     status = svmgpu_cmd_execute(s, &cmd, desc);
     qemu_mutex_lock(&s->lock);
     s->engine_active = false;
     qemu_cond_broadcast(&s->idle_cond);
 
-    if (cmd.epoch != s->epoch || !r->enabled) {
+    if (svmgpu_cmd_abandoned(s, &cmd) || !r->enabled) {
         return;     /* reset or disabled meanwhile: forget the command */
     }
     if (status != SVMGPU_EXEC_FAULT) {

@@ -341,6 +341,18 @@ static void svmgpu_ring_control_locked(SvmgpuState *s, unsigned n,
         svmgpu_error_locked(s, SVMGPU_ERROR_RING_CONFIG);
         return;
     }
+    if (!enable) {
+        /*
+         * Synchronous: abandon the ring's command in flight and wait until
+         * the engine has left it (its next step boundary); it writes back
+         * nothing. The engine never takes the BQL we hold.
+         */
+        qatomic_inc(&r->gen);
+        r->enabled = false;     /* before waiting: start nothing more */
+        while (s->engine_active && s->active_ring == n) {
+            qemu_cond_wait(&s->idle_cond, &s->lock);
+        }
+    }
     r->enabled = enable;
     r->stopped = false;
     r->head = r->tail = 0;

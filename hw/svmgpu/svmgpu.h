@@ -52,6 +52,7 @@ typedef struct SvmgpuRing {
     uint32_t tail;
     bool enabled;
     bool stopped;                   /* a descriptor could not be fetched */
+    uint32_t gen;                   /* bumped by disable: abandon its work */
 
     bool parked;                    /* the command at head waits on a fault */
     bool fault_recorded;            /* its record is in the fault queue */
@@ -97,6 +98,7 @@ struct SvmgpuState {
     /* guarded by lock */
     bool stopping;                  /* unrealize: the thread must exit */
     bool engine_active;             /* the thread is inside a command */
+    unsigned active_ring;           /* ... of this ring */
     uint32_t epoch;                 /* bumped by reset: abandon work */
     uint32_t scratch;
     uint32_t int_status;

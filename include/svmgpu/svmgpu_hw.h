@@ -120,7 +120,9 @@
  * runnable rings in turn, one command at a time; a fault parks only the
  * ring it happened on. Base and size may only change while the ring is
  * disabled. RING_CONTROL reads back ENABLE and the ring's PARKED and
- * STOPPED state.
+ * STOPPED state. Disabling is synchronous: when the write completes, the
+ * engine has abandoned the ring's command in flight (at its next step) and
+ * writes nothing more for it.
  */
 #define SVMGPU_NUM_RINGS                4
 #define SVMGPU_REG_RING_BASE_LO(n)      (0x0080 + 0x20 * (n))

@@ -1360,6 +1360,49 @@ static void test_tlb_inv_during_copy(void)
     sg_stop(&g);
 }
 
+/*
+ * Disabling a ring is synchronous: a big copy in flight is abandoned, its
+ * destination stops changing when the write returns, and no status is
+ * written back; the ring then works again.
+ */
+static void test_ring_disable_is_synchronous(void)
+{
+    uint64_t src = 0x1000000, dst = 0x10000000, len = 128 * MiB;
+    uint8_t d[SVMGPU_DESC_SIZE];
+    uint64_t last, probe[4];
+    uint32_t slot;
+    SgDev g;
+
+    sg_start(&g, "");
+    qtest_memset(g.qts, src + len - 4096, 0xab, 4096);
+    sg_desc(d, SVMGPU_OP_COPY, SVMGPU_SPACE_SYS, SVMGPU_SPACE_SYS);
+    stq_le_p(d + SVMGPU_DESC_DST, dst);
+    stq_le_p(d + SVMGPU_DESC_SRC, src);
+    stq_le_p(d + SVMGPU_DESC_LEN, len);
+    slot = sg_submit(&g, d);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), 0);
+
+    /* From now on nothing of that command reaches memory. */
+    for (int i = 0; i < 4; i++) {
+        probe[i] = qtest_readq(g.qts, dst + len / 4 * i + len / 8);
+    }
+    last = qtest_readq(g.qts, dst + len - 8);
+    g_usleep(200 * 1000);
+    for (int i = 0; i < 4; i++) {
+        g_assert_cmphex(qtest_readq(g.qts, dst + len / 4 * i + len / 8), ==,
+                        probe[i]);
+    }
+    g_assert_cmphex(qtest_readq(g.qts, dst + len - 8), ==, last);
+    g_assert_cmpuint(sg_status(&g, slot), ==, SVMGPU_DESC_STATUS_PENDING);
+
+    /* Enabled again: a fresh command runs normally. */
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
+    g.tail = 0;
+    sg_desc(d, SVMGPU_OP_NOP, 0, 0);
+    g_assert_cmpuint(sg_run(&g, d), ==, SVMGPU_DESC_STATUS_OK);
+    sg_stop(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1387,5 +1430,7 @@ int main(int argc, char **argv)
     qtest_add_func("/svmgpu/engine/tlb-inv-mmio", test_tlb_inv_mmio);
     qtest_add_func("/svmgpu/engine/tlb-inv-during-copy",
                    test_tlb_inv_during_copy);
+    qtest_add_func("/svmgpu/engine/ring-disable-is-synchronous",
+                   test_ring_disable_is_synchronous);
     return g_test_run();
 }
