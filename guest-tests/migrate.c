@@ -282,24 +282,6 @@ TEST_F(migrate, migrate_on_fault_policy)
 	EXPECT_EQ(set_policy(self->fd, m + 1, len, 0), -EINVAL);
 }
 
-/* A value from /sys/kernel/debug/svmgpu0/@file, -1 if absent. */
-static long debugfs_value(const char *file, const char *key)
-{
-	char path[128], line[128], k[64];
-	long v, found = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/svmgpu0/%s", file);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 /* debugfs tells VRAM use and the device's migration counters. */
 TEST_F(migrate, debugfs)
 {

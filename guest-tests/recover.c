@@ -12,21 +12,6 @@
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
 
-static long debugfs_stat(const char *key)
-{
-	char line[128], k[64];
-	long v, found = -1;
-	FILE *f = fopen("/sys/kernel/debug/svmgpu0/stats", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 TEST(hang_is_recovered_by_reset)
 {
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
@@ -51,7 +36,7 @@ TEST(hang_is_recovered_by_reset)
 	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m), 0);
 	ASSERT_EQ(m.migrated, 8);
 	ASSERT_EQ(dev_copy(fd, b, a, 4 * PAGE), 0);	/* mirrored */
-	resets = debugfs_stat("resets");
+	resets = debugfs_value("stats", "resets");
 	ASSERT_GE(resets, 0);
 
 	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
@@ -59,7 +44,7 @@ TEST(hang_is_recovered_by_reset)
 	cmd.src = (uintptr_t)a;
 	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
 	EXPECT_EQ(errno, ETIMEDOUT);
-	EXPECT_EQ(debugfs_stat("resets"), resets + 1);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
 
 	/* after the reset: known mappings, new faults, VRAM pages */
 	memset(b, 0, 16 * PAGE);

@@ -88,6 +88,12 @@ static void svmgpu_irq_bh(void *opaque)
 
 /* === Registers === */
 
+/* The ring whose register block holds @addr. */
+static unsigned svmgpu_ring_of(hwaddr addr)
+{
+    return (addr - SVMGPU_REG_RING_BASE_LO(0)) / SVMGPU_RING_REG_STRIDE;
+}
+
 /* The low or high 32 bits of a 64-bit register pair. */
 static uint32_t svmgpu_half(uint64_t v, bool high)
 {
@@ -217,7 +223,7 @@ static uint64_t svmgpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     }
     if (addr >= SVMGPU_REG_RING_BASE_LO(0) &&
         addr < SVMGPU_REG_RING_BASE_LO(SVMGPU_NUM_RINGS)) {
-        unsigned n = (addr - SVMGPU_REG_RING_BASE_LO(0)) / 0x20;
+        unsigned n = svmgpu_ring_of(addr);
         SvmgpuRing *r = &s->rings[n];
 
         if (addr == SVMGPU_REG_RING_BASE_LO(n) ||
@@ -362,7 +368,7 @@ static void svmgpu_ring_control_locked(SvmgpuState *s, unsigned n,
 static void svmgpu_ring_write_locked(SvmgpuState *s, hwaddr addr,
                                      uint32_t val)
 {
-    unsigned n = (addr - SVMGPU_REG_RING_BASE_LO(0)) / 0x20;
+    unsigned n = svmgpu_ring_of(addr);
     SvmgpuRing *r = &s->rings[n];
 
     if (addr == SVMGPU_REG_RING_BASE_LO(n) ||

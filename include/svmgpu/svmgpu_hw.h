@@ -125,12 +125,13 @@
  * writes nothing more for it.
  */
 #define SVMGPU_NUM_RINGS                4
-#define SVMGPU_REG_RING_BASE_LO(n)      (0x0080 + 0x20 * (n))
-#define SVMGPU_REG_RING_BASE_HI(n)      (0x0084 + 0x20 * (n))
-#define SVMGPU_REG_RING_SIZE(n)         (0x0088 + 0x20 * (n))   /* 2^k */
-#define SVMGPU_REG_RING_HEAD(n)         (0x008c + 0x20 * (n))   /* RO */
-#define SVMGPU_REG_RING_TAIL(n)         (0x0090 + 0x20 * (n))   /* doorbell */
-#define SVMGPU_REG_RING_CONTROL(n)      (0x0094 + 0x20 * (n))
+#define SVMGPU_RING_REG_STRIDE          0x20    /* ring n's block: + n * 0x20 */
+#define SVMGPU_REG_RING_BASE_LO(n)      (0x0080 + SVMGPU_RING_REG_STRIDE * (n))
+#define SVMGPU_REG_RING_BASE_HI(n)      (0x0084 + SVMGPU_RING_REG_STRIDE * (n))
+#define SVMGPU_REG_RING_SIZE(n)         (0x0088 + SVMGPU_RING_REG_STRIDE * (n))
+#define SVMGPU_REG_RING_HEAD(n)         (0x008c + SVMGPU_RING_REG_STRIDE * (n))
+#define SVMGPU_REG_RING_TAIL(n)         (0x0090 + SVMGPU_RING_REG_STRIDE * (n))
+#define SVMGPU_REG_RING_CONTROL(n)      (0x0094 + SVMGPU_RING_REG_STRIDE * (n))
 #define SVMGPU_RING_SIZE_MAX            65536
 #define SVMGPU_RING_CONTROL_ENABLE      SVMGPU_BIT(0)
 #define SVMGPU_RING_CONTROL_PARKED      SVMGPU_BIT(1)   /* RO: on a fault */

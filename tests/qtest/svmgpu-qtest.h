@@ -240,7 +240,7 @@ static inline uint64_t sg_map(SgDev *g, uint16_t ctx, uint64_t va,
     }
     for (int level = SVMGPU_PT_LEVELS - 1; ; level--) {
         unsigned shift = SVMGPU_PAGE_SHIFT + 9 * level;
-        uint64_t at = table + ((va >> shift) & 511) * 8;
+        uint64_t at = table + ((va >> shift) & (SVMGPU_PT_ENTRIES - 1)) * 8;
         uint64_t e;
 
         if (level == leaf_level) {
@@ -273,15 +273,31 @@ static inline void sg_qom_set_bool(SgDev *g, const char *prop, bool val)
                              "'property': %s, 'value': %i}}", prop, val);
 }
 
-static inline uint64_t sg_qom_get(SgDev *g, const char *prop)
+/* The qom-get reply for @prop (it must have a return value); unref it. */
+static inline QDict *sg_qom_get_reply(SgDev *g, const char *prop)
 {
     QDict *rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
                            "{'path': '/machine/peripheral/gpu0', "
                            "'property': %s}}", prop);
-    uint64_t val;
 
     g_assert(qdict_haskey(rsp, "return"));
-    val = qdict_get_uint(rsp, "return");
+    return rsp;
+}
+
+static inline uint64_t sg_qom_get(SgDev *g, const char *prop)
+{
+    QDict *rsp = sg_qom_get_reply(g, prop);
+    uint64_t val = qdict_get_uint(rsp, "return");
+
+    qobject_unref(rsp);
+    return val;
+}
+
+static inline bool sg_qom_get_bool(SgDev *g, const char *prop)
+{
+    QDict *rsp = sg_qom_get_reply(g, prop);
+    bool val = qdict_get_bool(rsp, "return");
+
     qobject_unref(rsp);
     return val;
 }

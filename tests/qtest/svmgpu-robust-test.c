@@ -169,19 +169,6 @@ static void rb_clear_errors(SgDev *g)
     sg_wr(g, SVMGPU_REG_INT_STATUS, 0xffffffff);
 }
 
-static bool rb_qom_get_bool(SgDev *g, const char *prop)
-{
-    QDict *rsp = qtest_qmp(g->qts, "{'execute': 'qom-get', 'arguments': "
-                           "{'path': '/machine/peripheral/gpu0', "
-                           "'property': %s}}", prop);
-    bool val;
-
-    g_assert(qdict_haskey(rsp, "return"));
-    val = qdict_get_bool(rsp, "return");
-    qobject_unref(rsp);
-    return val;
-}
-
 /* Address of the level-@level entry for @va in context @ctx's tables. */
 static uint64_t rb_pt_entry(SgDev *g, uint16_t ctx, uint64_t va, int level)
 {
@@ -190,7 +177,8 @@ static uint64_t rb_pt_entry(SgDev *g, uint16_t ctx, uint64_t va, int level)
 
     for (int l = SVMGPU_PT_LEVELS - 1; ; l--) {
         uint64_t at = table +
-                      ((va >> (SVMGPU_PAGE_SHIFT + 9 * l)) & 511) * 8;
+                      ((va >> (SVMGPU_PAGE_SHIFT + 9 * l)) &
+                       (SVMGPU_PT_ENTRIES - 1)) * 8;
 
         if (l == level) {
             return at;
@@ -1324,7 +1312,7 @@ static void test_inject_hang(void)
     sg_start(&g, "");
     rb_check_alive(&g, "before hang");
     sg_qom_set_bool(&g, "inject-hang", true);
-    g_assert_true(rb_qom_get_bool(&g, "inject-hang"));
+    g_assert_true(sg_qom_get_bool(&g, "inject-hang"));
     rb_check("hung: STATUS", sg_rd(&g, SVMGPU_REG_STATUS),
              SVMGPU_STATUS_HUNG);
     for (int i = 0; i < 3; i++) {
@@ -1359,7 +1347,7 @@ static void test_inject_hang(void)
     qpci_device_enable(g.dev);
     g.regs = qpci_iomap(g.dev, SVMGPU_BAR_REGS, NULL);
     rb_check("after reset: STATUS", sg_rd(&g, SVMGPU_REG_STATUS), 0);
-    rb_check("after reset: inject-hang", rb_qom_get_bool(&g, "inject-hang"),
+    rb_check("after reset: inject-hang", sg_qom_get_bool(&g, "inject-hang"),
              false);
     sg_setup_queues(&g);
     rb_check_alive(&g, "after reset of a hang");
