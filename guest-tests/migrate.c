@@ -19,36 +19,6 @@
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
 
-static int migrate(int fd, void *addr, size_t len, __u32 flags, __u64 *moved)
-{
-	struct svmgpu_migrate m = {
-		.addr = (uintptr_t)addr,
-		.len = len,
-		.flags = flags,
-	};
-
-	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m))
-		return -errno;
-	if (moved)
-		*moved = m.migrated;
-	return 0;
-}
-
-static void fill(__u8 *p, size_t len, unsigned int seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (i * 131 + seed) ^ (i >> 12);
-}
-
-static size_t mismatches(const __u8 *p, size_t len, unsigned int seed)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < len; i++)
-		bad += p[i] != (__u8)((i * 131 + seed) ^ (i >> 12));
-	return bad;
-}
-
 FIXTURE(migrate) {
 	int fd;
 };
@@ -64,14 +34,6 @@ FIXTURE_TEARDOWN(migrate)
 	close(self->fd);
 }
 
-static bool coherent(int fd)
-{
-	struct svmgpu_info info = { 0 };
-
-	ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info);
-	return info.mem_mode == SVMGPU_INFO_MEM_COHERENT;
-}
-
 /*
  * To VRAM, then the CPU reads, byte-exact: device-private pages fault back
  * to system memory one by one; device-coherent ones are read in place.
@@ -84,14 +46,14 @@ TEST_F(migrate, cpu_reads_vram_pages)
 	__u64 moved = 0;
 
 	ASSERT_NE(p, NULL);
-	fill(p, len, 1);
-	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	pattern_fill(p, len, 1);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	EXPECT_EQ(moved, 64);
 	after = stats(self->fd);
 	EXPECT_EQ(after.migrated_to_vram - before.migrated_to_vram, 64);
-	EXPECT_EQ(mismatches(p, len, 1), 0);
+	EXPECT_EQ(pattern_errors(p, len, 1), 0);
 	EXPECT_EQ(stats(self->fd).migrated_to_ram - after.migrated_to_ram,
-		  coherent(self->fd) ? 0 : 64);
+		  is_coherent(self->fd) ? 0 : 64);
 }
 
 /* Coherent VRAM: a CPU write lands in VRAM, where the device reads it. */
@@ -102,17 +64,17 @@ TEST_F(migrate, cpu_writes_coherent_vram)
 	__u8 *b = map_anon(len, PROT_READ | PROT_WRITE);
 	__u64 before, moved = 0;
 
-	if (!coherent(self->fd))
+	if (!is_coherent(self->fd))
 		SKIP(return, "device-private VRAM is not CPU-addressable");
 	ASSERT_NE(p, NULL);
 	ASSERT_NE(b, NULL);
 	memset(p, 0, len);
-	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 8);
 	before = stats(self->fd).migrated_to_ram;
-	fill(p, len, 7);			/* in place, in VRAM */
+	pattern_fill(p, len, 7);			/* in place, in VRAM */
 	ASSERT_EQ(dev_copy(self->fd, b, p, len), 0);
-	EXPECT_EQ(mismatches(b, len, 7), 0);
+	EXPECT_EQ(pattern_errors(b, len, 7), 0);
 	EXPECT_EQ(stats(self->fd).migrated_to_ram, before);
 }
 
@@ -126,26 +88,25 @@ TEST_F(migrate, device_works_in_vram)
 
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(b, NULL);
-	fill(a, len, 2);
+	pattern_fill(a, len, 2);
 	memset(b, 0, len);
-	ASSERT_EQ(migrate(self->fd, a, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, a, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 32);
-	ASSERT_EQ(migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 32);
 	/* VRAM to VRAM, through the mirror's VRAM-aperture entries */
 	ASSERT_EQ(dev_copy(self->fd, b, a, len), 0);
 	/* explicitly back, then the CPU checks without faulting */
-	ASSERT_EQ(migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved),
+	ASSERT_EQ(dev_migrate(self->fd, b, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved),
 		  0);
 	EXPECT_EQ(moved, 32);
-	EXPECT_EQ(mismatches(b, len, 2), 0);
-	EXPECT_EQ(mismatches(a, len, 2), 0);
+	EXPECT_EQ(pattern_errors(b, len, 2), 0);
+	EXPECT_EQ(pattern_errors(a, len, 2), 0);
 }
 
 /*
- * Device atomics: always allowed in VRAM; on system memory only with the
- * device's sysmem atomics (exclusive access is not written yet), so here
- * they are refused with EOPNOTSUPP and change nothing.
+ * Device atomics: the device does them in its VRAM directly; on system
+ * memory the driver first makes the page device-exclusive.
  */
 TEST_F(migrate, atomics_in_vram)
 {
@@ -159,12 +120,13 @@ TEST_F(migrate, atomics_in_vram)
 	ASSERT_NE(p, NULL);
 	p[0] = 100;
 	p[512] = 200;
+	/* on system memory: through device-exclusive access (atomic.c) */
 	c.dst = (uintptr_t)&p[0];
-	EXPECT_EQ(submit_one(self->fd, &c), EOPNOTSUPP);
-	EXPECT_EQ(p[0], 100);
+	EXPECT_EQ(submit_one(self->fd, &c), 0);
+	EXPECT_EQ(p[0], 105);
 
-	ASSERT_EQ(migrate(self->fd, p, 4 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
-			  &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p, 4 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
 	ASSERT_EQ(moved, 4);
 	memset(&c.status, 0, sizeof(c.status));
 	c.result = 0;
@@ -172,17 +134,6 @@ TEST_F(migrate, atomics_in_vram)
 	EXPECT_EQ(submit_one(self->fd, &c), 0);
 	EXPECT_EQ(c.result, 200);		/* the old value */
 	EXPECT_EQ(p[512], 205);
-}
-
-static int residency(int fd, void *addr, unsigned long npages, __u8 *bytes)
-{
-	struct svmgpu_residency r = {
-		.addr = (uintptr_t)addr,
-		.npages = npages,
-		.bytes = (uintptr_t)bytes,
-	};
-
-	return ioctl(fd, SVMGPU_IOCTL_RESIDENCY, &r) ? -errno : 0;
 }
 
 /* The residency query says where pages are, and changes nothing. */
@@ -198,11 +149,11 @@ TEST_F(migrate, residency)
 	ASSERT_EQ(mprotect(p + 2 * PAGE, PAGE, PROT_READ), 0);
 	EXPECT_EQ(p[2 * PAGE], 0);			/* page 2: zero page, RO */
 	p[3 * PAGE] = 3;				/* page 3: to VRAM */
-	ASSERT_EQ(migrate(self->fd, p + 3 * PAGE, PAGE, SVMGPU_MIGRATE_TO_VRAM,
-			  &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p + 3 * PAGE, PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
 	ASSERT_EQ(moved, 1);
 
-	ASSERT_EQ(residency(self->fd, p, 6, res), 0);
+	ASSERT_EQ(dev_residency(self->fd, p, 6, res), 0);
 	EXPECT_EQ(res[0], SVMGPU_RES_NONE);		/* never touched */
 	EXPECT_EQ(res[1], SVMGPU_RES_SYSTEM | rw);
 	EXPECT_EQ(res[2], SVMGPU_RES_SYSTEM | SVMGPU_RES_READ);
@@ -210,24 +161,15 @@ TEST_F(migrate, residency)
 	EXPECT_EQ(res[4], SVMGPU_RES_NONE);
 	EXPECT_EQ(res[5], SVMGPU_RES_NONE);		/* the hole */
 	/* asking moved nothing: page 3 is still in VRAM */
-	ASSERT_EQ(residency(self->fd, p + 3 * PAGE, 1, res), 0);
+	ASSERT_EQ(dev_residency(self->fd, p + 3 * PAGE, 1, res), 0);
 	EXPECT_EQ(res[0], SVMGPU_RES_VRAM | rw);
 	EXPECT_EQ(p[3 * PAGE], 3);
 
-	EXPECT_EQ(residency(self->fd, p, 0, res), -EINVAL);
-	EXPECT_EQ(residency(self->fd, p + 1, 1, res), -EINVAL);
-	EXPECT_EQ(residency(self->fd, p, SVMGPU_RESIDENCY_MAX_PAGES + 1, res),
+	EXPECT_EQ(dev_residency(self->fd, p, 0, res), -EINVAL);
+	EXPECT_EQ(dev_residency(self->fd, p + 1, 1, res), -EINVAL);
+	EXPECT_EQ(dev_residency(self->fd, p, SVMGPU_RESIDENCY_MAX_PAGES + 1, res),
 		  -EINVAL);
-	EXPECT_EQ(residency(self->fd, p, 1, (__u8 *)16), -EFAULT);
-}
-
-static int set_policy(int fd, void *addr, size_t len, __u32 policy)
-{
-	struct svmgpu_policy p = {
-		.addr = (uintptr_t)addr, .len = len, .policy = policy,
-	};
-
-	return ioctl(fd, SVMGPU_IOCTL_SET_POLICY, &p) ? -errno : 0;
+	EXPECT_EQ(dev_residency(self->fd, p, 1, (__u8 *)16), -EFAULT);
 }
 
 /*
@@ -243,10 +185,10 @@ TEST_F(migrate, migrate_on_fault_policy)
 
 	ASSERT_NE(m, NULL);
 	ASSERT_NE(s, NULL);
-	fill(m, len, 8);
-	fill(s, len, 8);
-	ASSERT_EQ(set_policy(self->fd, m, len,
-			     SVMGPU_POLICY_MIGRATE_ON_FAULT), 0);
+	pattern_fill(m, len, 8);
+	pattern_fill(s, len, 8);
+	ASSERT_EQ(set_policy(self->fd, m, len, SVMGPU_POLICY_MIGRATE_ON_FAULT,
+			     SVMGPU_POLICY_ATOMIC_EXCLUSIVE), 0);
 	ASSERT_EQ(dev_fill(self->fd, m + 5 * PAGE, 0, 8), 0);
 	ASSERT_EQ(dev_fill(self->fd, s + 5 * PAGE, 0, 8), 0);
 
@@ -257,7 +199,7 @@ TEST_F(migrate, migrate_on_fault_policy)
 	 */
 	uintptr_t ws = ((uintptr_t)m + 5 * PAGE) & ~(16 * PAGE - 1);
 
-	ASSERT_EQ(residency(self->fd, m, 32, res), 0);
+	ASSERT_EQ(dev_residency(self->fd, m, 32, res), 0);
 	for (int i = 0; i < 32; i++) {
 		uintptr_t a = (uintptr_t)m + i * PAGE;
 		int want = a >= ws && a < ws + 16 * PAGE ? SVMGPU_RES_VRAM :
@@ -266,20 +208,21 @@ TEST_F(migrate, migrate_on_fault_policy)
 		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, want) TH_LOG("page %d", i);
 	}
 	EXPECT_GE(stats(self->fd).migrated_to_vram - before, 1);
-	ASSERT_EQ(residency(self->fd, s, 32, res), 0);
+	ASSERT_EQ(dev_residency(self->fd, s, 32, res), 0);
 	for (int i = 0; i < 32; i++)
 		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_SYSTEM);
 
 	/* every byte is right, the device's 8 zero bytes included */
 	for (size_t i = 0; i < len; i++) {
 		__u8 want = i >= 5 * PAGE && i < 5 * PAGE + 8 ? 0 :
-			    (__u8)((i * 131 + 8) ^ (i >> 12));
+			    pattern_byte(i, 8);
 
 		ASSERT_EQ(m[i], want) TH_LOG("m[%zu]", i);
 		ASSERT_EQ(s[i], want) TH_LOG("s[%zu]", i);
 	}
-	EXPECT_EQ(set_policy(self->fd, m, len, 7), -EINVAL);
-	EXPECT_EQ(set_policy(self->fd, m + 1, len, 0), -EINVAL);
+	EXPECT_EQ(set_policy(self->fd, m, len, 7, 0), -EINVAL);
+	EXPECT_EQ(set_policy(self->fd, m, len, 0, 2), -EINVAL);
+	EXPECT_EQ(set_policy(self->fd, m + 1, len, 0, 0), -EINVAL);
 }
 
 /* debugfs tells VRAM use and the device's migration counters. */
@@ -297,8 +240,8 @@ TEST_F(migrate, debugfs)
 	EXPECT_EQ(debugfs_value("vram", "pages"), debugfs_value("vram", "size") /
 						 (long)PAGE);
 	memset(p, 1, 8 * PAGE);
-	ASSERT_EQ(migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
-			  &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
 	ASSERT_EQ(moved, 8);
 	EXPECT_EQ(debugfs_value("vram", "used"), used + 8);
 	EXPECT_EQ(debugfs_value("stats", "migrated_to_vram"), to_vram + 8);
@@ -314,7 +257,7 @@ TEST_F(migrate, holes_are_zero)
 	__u64 moved = 0;
 
 	ASSERT_NE(p, NULL);
-	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	EXPECT_EQ(moved, 16);
 	for (size_t i = 0; i < len; i++)
 		ASSERT_EQ(p[i], 0);
@@ -331,18 +274,22 @@ TEST_F(migrate, shared_file_stays)
 	ASSERT_EQ(ftruncate(mfd, 8 * PAGE), 0);
 	p = mmap(NULL, 8 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	ASSERT_NE(p, MAP_FAILED);
-	fill(p, 8 * PAGE, 3);
-	ASSERT_EQ(migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
-			  &moved), 0);
+	pattern_fill(p, 8 * PAGE, 3);
+	ASSERT_EQ(dev_migrate(self->fd, p, 8 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
 	EXPECT_EQ(moved, 0);
-	EXPECT_EQ(mismatches(p, 8 * PAGE, 3), 0);
+	EXPECT_EQ(pattern_errors(p, 8 * PAGE, 3), 0);
 	munmap(p, 8 * PAGE);
 	close(mfd);
 }
 
-/* More than VRAM holds: what fits moves, the rest stays, nothing is lost. */
-TEST_F(migrate, vram_full)
+/*
+ * More than VRAM holds: every window still moves, the least recently used
+ * VRAM is evicted to make room, and nothing is lost either way.
+ */
+TEST_F(migrate, vram_oversubscribed)
 {
+	struct svmgpu_stats before = stats(self->fd);
 	struct svmgpu_info info;
 	size_t len;
 	__u8 *p;
@@ -352,11 +299,12 @@ TEST_F(migrate, vram_full)
 	len = info.vram_size + 64 * PAGE;
 	p = map_anon(len, PROT_READ | PROT_WRITE);
 	ASSERT_NE(p, NULL);
-	fill(p, len, 4);
-	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
-	EXPECT_LE(moved, info.vram_size / PAGE);
-	EXPECT_GE(moved, info.vram_size / PAGE / 2);
-	EXPECT_EQ(mismatches(p, len, 4), 0);
+	pattern_fill(p, len, 4);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved),
+		  0);
+	EXPECT_EQ(moved, len / PAGE);
+	EXPECT_GE(stats(self->fd).evicted - before.evicted, 64);
+	EXPECT_EQ(pattern_errors(p, len, 4), 0);
 	munmap(p, len);
 }
 
@@ -367,15 +315,15 @@ TEST_F(migrate, bad_arguments)
 				    .flags = SVMGPU_MIGRATE_TO_VRAM };
 
 	ASSERT_NE(p, NULL);
-	EXPECT_EQ(migrate(self->fd, p + 1, PAGE, SVMGPU_MIGRATE_TO_VRAM, NULL),
+	EXPECT_EQ(dev_migrate(self->fd, p + 1, PAGE, SVMGPU_MIGRATE_TO_VRAM, NULL),
 		  -EINVAL);
-	EXPECT_EQ(migrate(self->fd, p, PAGE + 1, SVMGPU_MIGRATE_TO_VRAM, NULL),
+	EXPECT_EQ(dev_migrate(self->fd, p, PAGE + 1, SVMGPU_MIGRATE_TO_VRAM, NULL),
 		  -EINVAL);
-	EXPECT_EQ(migrate(self->fd, p, 0, SVMGPU_MIGRATE_TO_VRAM, NULL),
+	EXPECT_EQ(dev_migrate(self->fd, p, 0, SVMGPU_MIGRATE_TO_VRAM, NULL),
 		  -EINVAL);
-	EXPECT_EQ(migrate(self->fd, p, PAGE, 3, NULL), -EINVAL);
-	EXPECT_EQ(migrate(self->fd, (void *)0x1000, PAGE,
-			  SVMGPU_MIGRATE_TO_VRAM, NULL), -EINVAL);
+	EXPECT_EQ(dev_migrate(self->fd, p, PAGE, 3, NULL), -EINVAL);
+	EXPECT_EQ(dev_migrate(self->fd, (void *)0x1000, PAGE,
+			      SVMGPU_MIGRATE_TO_VRAM, NULL), -EINVAL);
 	m.pad = 1;
 	EXPECT_EQ(ioctl(self->fd, SVMGPU_IOCTL_MIGRATE, &m), -1);
 	EXPECT_EQ(errno, EINVAL);
@@ -399,13 +347,13 @@ TEST_F(migrate, unbind_evicts)
 	ASSERT_EQ(ioctl(self->fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
 	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
 		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
-	fill(p, len, 5);
-	ASSERT_EQ(migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	pattern_fill(p, len, 5);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 48);
 	close(self->fd);
 
 	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/unbind", bdf), 0);
-	EXPECT_EQ(mismatches(p, len, 5), 0);
+	EXPECT_EQ(pattern_errors(p, len, 5), 0);
 	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/bind", bdf), 0);
 	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);

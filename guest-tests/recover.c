@@ -3,7 +3,8 @@
  * Hang recovery: with the device's debug window on, the driver's debugfs
  * "inject" file hangs the engine. The next submission times out, the driver
  * resets the device by FLR and programs it again; afterwards the device
- * works, the mirror works (new faults included), and data in VRAM survived.
+ * works, the mirror works (new faults included), and the pages that were in
+ * VRAM are evicted to system memory, intact.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,6 +24,7 @@ TEST(hang_is_recovered_by_reset)
 	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = 4 * PAGE };
 	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
 				     .timeout_ms = 1000 };
+	__u8 res[8];
 	long resets;
 
 	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
@@ -46,6 +48,14 @@ TEST(hang_is_recovered_by_reset)
 	EXPECT_EQ(errno, ETIMEDOUT);
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
 
+	/* the reset evicts VRAM: a's second half comes home by itself */
+	for (int i = 0; i < 500 && debugfs_value("vram", "used") != 0; i++)
+		usleep(10000);
+	EXPECT_EQ(debugfs_value("vram", "used"), 0);
+	ASSERT_EQ(dev_residency(fd, a + 8 * PAGE, 8, res), 0);
+	for (int i = 0; i < 8; i++)
+		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_SYSTEM);
+
 	/* after the reset: known mappings, new faults, VRAM pages */
 	memset(b, 0, 16 * PAGE);
 	EXPECT_EQ(dev_copy(fd, b, a, 4 * PAGE), 0);
@@ -55,7 +65,7 @@ TEST(hang_is_recovered_by_reset)
 	for (size_t i = 0; i < 12 * PAGE; i++)
 		ASSERT_EQ(c[i], (__u8)((i + 4 * PAGE) * 7));
 	for (size_t i = 8 * PAGE; i < 16 * PAGE; i++)
-		ASSERT_EQ(a[i], (__u8)(i * 7));	/* back from VRAM */
+		ASSERT_EQ(a[i], (__u8)(i * 7));	/* evicted from VRAM */
 	close(fd);
 }
 

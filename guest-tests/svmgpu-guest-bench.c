@@ -43,18 +43,6 @@ static double quantile(double *v, int n, double q)
 	return v[(int)(q * (n - 1))];
 }
 
-static int migrate(int fd, void *p, size_t len, __u32 flags, __u64 *moved)
-{
-	struct svmgpu_migrate m = {
-		.addr = (uintptr_t)p, .len = len, .flags = flags,
-	};
-
-	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m))
-		return -errno;
-	*moved = m.migrated;
-	return 0;
-}
-
 static int bench_migration(int fd, size_t len)
 {
 	double to[RUNS], back[RUNS];
@@ -73,7 +61,7 @@ static int bench_migration(int fd, size_t len)
 	for (int r = 0; r < RUNS; r++) {
 		double t = now();
 
-		if (migrate(fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved) ||
+		if (dev_migrate(fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved) ||
 		    moved != len / PAGE) {
 			fprintf(stderr, "to VRAM: %llu of %zu pages\n",
 				(unsigned long long)moved, len / PAGE);
@@ -81,7 +69,7 @@ static int bench_migration(int fd, size_t len)
 		}
 		to[r] = now() - t;
 		t = now();
-		if (migrate(fd, p, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved) ||
+		if (dev_migrate(fd, p, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved) ||
 		    moved != len / PAGE)
 			return -1;
 		back[r] = now() - t;

@@ -69,6 +69,123 @@ static inline void *map_anon(size_t len, int prot)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Move [addr, addr + len) to VRAM or back; -errno, or 0 and *moved. */
+static inline int dev_migrate(int fd, void *addr, size_t len, __u32 flags,
+			      __u64 *moved)
+{
+	struct svmgpu_migrate m = {
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.flags = flags,
+	};
+
+	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m))
+		return -errno;
+	if (moved)
+		*moved = m.migrated;
+	return 0;
+}
+
+static inline int dev_residency(int fd, void *addr, unsigned long npages,
+				__u8 *bytes)
+{
+	struct svmgpu_residency r = {
+		.addr = (uintptr_t)addr,
+		.npages = npages,
+		.bytes = (uintptr_t)bytes,
+	};
+
+	return ioctl(fd, SVMGPU_IOCTL_RESIDENCY, &r) ? -errno : 0;
+}
+
+static inline int set_policy(int fd, void *addr, size_t len, __u32 policy,
+			     __u32 atomic)
+{
+	struct svmgpu_policy p = {
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.policy = policy,
+		.atomic = atomic,
+	};
+
+	return ioctl(fd, SVMGPU_IOCTL_SET_POLICY, &p) ? -errno : 0;
+}
+
+/* Evict the whole device; -errno, or 0 and *evicted. */
+static inline int dev_evict(int fd, __u64 *evicted)
+{
+	struct svmgpu_evict e = { 0 };
+
+	if (ioctl(fd, SVMGPU_IOCTL_EVICT, &e))
+		return -errno;
+	if (evicted)
+		*evicted = e.evicted;
+	return 0;
+}
+
+/* One device atomic at @addr: -errno of the ioctl, or its status. */
+static inline int dev_atomic(int fd, void *addr, __u32 op, __u32 width,
+			     __u64 operand, __u64 *old)
+{
+	struct svmgpu_user_cmd c = {
+		.op = SVMGPU_CMD_ATOMIC,
+		.atomic_op = op,
+		.width = width,
+		.dst = (uintptr_t)addr,
+		.operand = operand,
+	};
+	int ret = submit_one(fd, &c);
+
+	if (old)
+		*old = c.result;
+	return ret;
+}
+
+static inline int is_coherent(int fd)
+{
+	struct svmgpu_info info = { 0 };
+
+	ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info);
+	return info.mem_mode == SVMGPU_INFO_MEM_COHERENT;
+}
+
+/* A byte pattern that differs per offset and per @seed. */
+static inline __u8 pattern_byte(size_t i, unsigned int seed)
+{
+	return (i * 131 + seed) ^ (i >> 12);
+}
+
+static inline void pattern_fill(__u8 *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern_byte(i, seed);
+}
+
+/* How many bytes of @p differ from pattern_fill(@seed). */
+static inline size_t pattern_errors(const __u8 *p, size_t len,
+				    unsigned int seed)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < len; i++)
+		bad += p[i] != pattern_byte(i, seed);
+	return bad;
+}
+
+/* The offset of the first byte where @a and @b differ, or -1. */
+static inline long first_difference(const __u8 *a, const __u8 *b, size_t len)
+{
+	for (size_t i = 0; i < len; i += PAGE) {
+		size_t n = len - i < PAGE ? len - i : PAGE;
+
+		if (memcmp(a + i, b + i, n))
+			for (size_t j = i; j < i + n; j++)
+				if (a[j] != b[j])
+					return j;
+	}
+	return -1;
+}
+
 static inline struct svmgpu_stats stats(int fd)
 {
 	struct svmgpu_stats st = { 0 };

@@ -262,7 +262,7 @@ static long svmgpu_ioctl_migrate(struct svmgpu_ctx *ctx, void __user *arg)
 	    m.len > SVMGPU_CMD_MAX_LEN || !svmgpu_user_range_ok(m.addr, m.len))
 		return -EINVAL;
 	ret = svmgpu_migrate_range(ctx, m.addr, m.addr + m.len,
-				   m.flags == SVMGPU_MIGRATE_TO_VRAM,
+				   m.flags == SVMGPU_MIGRATE_TO_VRAM, false,
 				   &m.migrated);
 	if (ret)
 		return ret;
@@ -297,15 +297,35 @@ static long svmgpu_ioctl_set_policy(struct svmgpu_ctx *ctx, void __user *arg)
 
 	if (copy_from_user(&p, arg, sizeof(p)))
 		return -EFAULT;
-	if (p.policy > SVMGPU_POLICY_MIGRATE_ON_FAULT || p.pad || !p.len ||
+	if (p.policy > SVMGPU_POLICY_MIGRATE_ON_FAULT ||
+	    p.atomic > SVMGPU_POLICY_ATOMIC_VRAM || !p.len ||
 	    !PAGE_ALIGNED(p.addr) || !PAGE_ALIGNED(p.len) ||
 	    !svmgpu_user_range_ok(p.addr, p.len))
 		return -EINVAL;
-	return svmgpu_set_policy(ctx, p.addr, p.addr + p.len, p.policy);
+	return svmgpu_set_policy(ctx, p.addr, p.addr + p.len, p.policy,
+				 p.atomic);
 }
 
-static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
+static long svmgpu_ioctl_evict(struct svmgpu_device *gdev, void __user *arg)
 {
+	struct svmgpu_evict e;
+	long ret;
+
+	if (copy_from_user(&e, arg, sizeof(e)))
+		return -EFAULT;
+	if (e.flags || e.pad || e.evicted)
+		return -EINVAL;
+	ret = svmgpu_vram_evict_all(gdev, &e.evicted);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &e, sizeof(e)) ? -EFAULT : 0;
+}
+
+/* @size: that of the caller's struct, from the ioctl number */
+static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg,
+				   unsigned int size)
+{
+	struct svmgpu_counters *dc = &ctx->gdev->stats;
 	struct svmgpu_stats st = {
 		.faults = atomic64_read(&ctx->stats.faults),
 		.replays = atomic64_read(&ctx->stats.replays),
@@ -317,9 +337,17 @@ static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg)
 			atomic64_read(&ctx->gdev->stats.migrated_to_vram),
 		.migrated_to_ram =
 			atomic64_read(&ctx->gdev->stats.migrated_to_ram),
+		.evicted = atomic64_read(&dc->evicted),
+		.bytes_copied = atomic64_read(&dc->bytes_copied),
+		.exclusive = atomic64_read(&dc->exclusive),
 	};
 
-	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
+	/* A newer binary's bigger struct gets zeroes in what we do not know. */
+	if (size > sizeof(st) &&
+	    clear_user(arg + sizeof(st), size - sizeof(st)))
+		return -EFAULT;
+	return copy_to_user(arg, &st, min_t(size_t, size, sizeof(st))) ?
+	       -EFAULT : 0;
 }
 
 /* The ioctls that act on the context's mm. */
@@ -366,11 +394,20 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 		}
 		ret = svmgpu_ioctl_mm(ctx, cmd, (void __user *)arg);
 		break;
-	case SVMGPU_IOCTL_GET_STATS:
-		ret = svmgpu_ioctl_get_stats(ctx, (void __user *)arg);
+	case SVMGPU_IOCTL_EVICT:
+		ret = svmgpu_ioctl_evict(gdev, (void __user *)arg);
 		break;
-
 	default:
+		/* GET_STATS, of any struct size from that of UAPI 1.4 on */
+		if (_IOC_TYPE(cmd) == SVMGPU_IOCTL_BASE &&
+		    _IOC_NR(cmd) == _IOC_NR(SVMGPU_IOCTL_GET_STATS) &&
+		    _IOC_DIR(cmd) == _IOC_READ &&
+		    _IOC_SIZE(cmd) >= SVMGPU_STATS_SIZE_V1_4 &&
+		    _IOC_SIZE(cmd) % sizeof(__u64) == 0) {
+			ret = svmgpu_ioctl_get_stats(ctx, (void __user *)arg,
+						     _IOC_SIZE(cmd));
+			break;
+		}
 		ret = -ENOTTY;
 		break;
 	}
@@ -434,6 +471,9 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "migrated_to_vram %lld\nmigrated_to_ram %lld\n",
 		   atomic64_read(&c->migrated_to_vram),
 		   atomic64_read(&c->migrated_to_ram));
+	seq_printf(m, "evicted %lld\nbytes_copied %lld\nexclusive %lld\n",
+		   atomic64_read(&c->evicted), atomic64_read(&c->bytes_copied),
+		   atomic64_read(&c->exclusive));
 	seq_printf(m, "resets %lld\n", atomic64_read(&c->resets));
 	return 0;
 }
@@ -467,6 +507,25 @@ static const struct file_operations svmgpu_inject_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = svmgpu_inject_write,
+};
+
+/* debugfs: svmgpuN/evict, write anything: every VRAM page to system memory */
+static ssize_t svmgpu_evict_write(struct file *file, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	struct svmgpu_device *gdev = file->private_data;
+	int ret;
+
+	down_read(&gdev->remove_lock);
+	ret = gdev->removed ? -ENODEV : svmgpu_vram_evict_all(gdev, NULL);
+	up_read(&gdev->remove_lock);
+	return ret ? ret : len;
+}
+
+static const struct file_operations svmgpu_evict_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = svmgpu_evict_write,
 };
 
 /* debugfs: svmgpuN/vram, mode and use */
@@ -604,6 +663,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_vram_fops);
 	debugfs_create_file("inject", 0200, gdev->debugfs, gdev,
 			    &svmgpu_inject_fops);
+	debugfs_create_file("evict", 0200, gdev->debugfs, gdev,
+			    &svmgpu_evict_fops);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
@@ -637,7 +698,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	 * ring still runs.
 	 */
 	svmgpu_engine_stop_faults(gdev);
-	svmgpu_vram_evict_all(gdev);
+	svmgpu_vram_evict_all(gdev, NULL);
 	svmgpu_engine_stop(gdev);
 	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
 		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);
@@ -652,6 +713,8 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	gdev->regs = NULL;
 	gdev->pdev = NULL;
 	up_write(&gdev->remove_lock);
+	/* a reset's eviction, queued before: it sees @removed and leaves */
+	cancel_work_sync(&gdev->evict_work);
 
 	/* The devm mappings of BAR 0 and 2 go when this function returns. */
 	svmgpu_device_put(gdev);

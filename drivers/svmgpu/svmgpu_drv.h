@@ -11,6 +11,10 @@
  *                               protocol (mmu_interval_read_retry)
  *   svmgpu_device.tlb_lock      the TLB_INV_* register sequence (spinlock)
  *   svmgpu_device.ctx_lock      the context table (spinlock)
+ *
+ * VRAM eviction (svmgpu_device.evict_lock) is taken with at most an mmap
+ * read lock held, before any folio lock of the pages it evicts and before
+ * the kernel ring's lock; svmgpu_device.vram_lock is a leaf spinlock.
  */
 #ifndef _SVMGPU_DRV_H
 #define _SVMGPU_DRV_H
@@ -38,6 +42,19 @@
 #define SVMGPU_RING_KERNEL      1
 
 struct svmgpu_device;
+
+/* VRAM blocks: 2 MiB, the size of a device THP and the unit of eviction. */
+#define SVMGPU_BLOCK_PAGES	(1UL << (SVMGPU_HUGE_SHIFT - PAGE_SHIFT))
+
+/**
+ * struct svmgpu_vram_block - one 2 MiB block of VRAM
+ * @lru: on svmgpu_device.vram_lru while @used
+ * @used: allocated pages in the block
+ */
+struct svmgpu_vram_block {
+	struct list_head lru;
+	unsigned int used;
+};
 
 /**
  * struct svmgpu_ring - one command ring of the device
@@ -121,7 +138,10 @@ struct svmgpu_pt {
  * @commands: user commands submitted
  * @pages_mapped: device PTEs written
  * @migrated_to_vram: pages moved into VRAM
- * @migrated_to_ram: pages moved back to system memory
+ * @migrated_to_ram: pages moved back to system memory (evicted ones too)
+ * @evicted: pages evicted from VRAM (under pressure or on request)
+ * @bytes_copied: bytes the engine copied for migrations and evictions
+ * @exclusive: device-exclusive grants for atomics on system memory
  * @resets: device resets after a hang
  */
 struct svmgpu_counters {
@@ -133,6 +153,9 @@ struct svmgpu_counters {
 	atomic64_t pages_mapped;
 	atomic64_t migrated_to_vram;
 	atomic64_t migrated_to_ram;
+	atomic64_t evicted;
+	atomic64_t bytes_copied;
+	atomic64_t exclusive;
 	atomic64_t resets;
 };
 
@@ -169,7 +192,8 @@ struct svmgpu_ctx {
 	struct svmgpu_policy_range {
 		u64 start;
 		u64 end;
-		u32 policy;
+		u32 placement;
+		u32 atomic;
 	} policies[SVMGPU_POLICY_MAX_RANGES];
 	unsigned int npolicies;
 };
@@ -208,9 +232,17 @@ struct svmgpu_ctx {
  *	(private mode) or device-coherent ones over the VRAM BAR (coherent)
  * @vram_pfn: pfn of the device page for VRAM offset 0
  * @vram_pages: number of device pages, 0 when VRAM is not migratable
- * @vram_lock: protects @vram_bitmap and @vram_used
+ * @vram_lock: protects @vram_bitmap, @vram_used, @vram_blocks, @vram_lru
+ *	and @vram_fill
  * @vram_bitmap: allocated VRAM pages
  * @vram_used: number of allocated VRAM pages
+ * @vram_blocks: VRAM in 2 MiB blocks, the unit of the LRU
+ * @vram_lru: blocks with allocated pages, least recently used first
+ * @vram_fill: the block small allocations fill next
+ * @vram_hold_until: per VRAM page, the jiffies before which the CPU may not
+ *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
+ * @evict_lock: one evictor at a time
+ * @evict_work: evicts everything after a device reset
  * @debugfs: the device's debugfs directory
  */
 struct svmgpu_device {
@@ -248,6 +280,12 @@ struct svmgpu_device {
 	spinlock_t vram_lock;
 	unsigned long *vram_bitmap;
 	unsigned long vram_used;
+	struct svmgpu_vram_block *vram_blocks;
+	struct list_head vram_lru;
+	unsigned long vram_fill;
+	unsigned long *vram_hold_until;
+	struct mutex evict_lock;
+	struct work_struct evict_work;
 	struct dentry *debugfs;
 };
 
@@ -285,19 +323,24 @@ struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev);
 void svmgpu_ctx_detach(struct svmgpu_ctx *ctx);
 void svmgpu_ctx_unpublish(struct svmgpu_ctx *ctx);
 void svmgpu_ctx_put(struct svmgpu_ctx *ctx);
+void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
+			    const unsigned long *src, unsigned long npages);
 struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
 				     unsigned int id);
 int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
 int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		     unsigned long npages, u8 *bytes);
 int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end,
-		      u32 policy);
+		      u32 placement, u32 atomic);
 
 /* svmgpu_vram.c */
 int svmgpu_vram_init(struct svmgpu_device *gdev);
-int svmgpu_vram_evict_all(struct svmgpu_device *gdev);
+int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted);
+void svmgpu_vram_touch(struct svmgpu_device *gdev, struct page *page);
+void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages);
 int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
-			 unsigned long end, bool to_vram, u64 *moved);
+			 unsigned long end, bool to_vram, bool hold,
+			 u64 *moved);
 u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
 

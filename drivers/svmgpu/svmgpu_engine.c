@@ -141,6 +141,11 @@ static void svmgpu_device_reset(struct svmgpu_ring *ring)
 	}
 	atomic64_inc(&gdev->stats.resets);
 	pci_info(gdev->pdev, "device reset after a hang\n");
+	/*
+	 * VRAM survives a reset, but what was in flight when the engine hung
+	 * is unknown: bring every page home, where the CPU can check it.
+	 */
+	schedule_work(&gdev->evict_work);
 out:
 	mutex_unlock(&kring->lock);
 	enable_work(&gdev->fault_work);

@@ -22,12 +22,39 @@
  * device no longer uses the range. Read-only CPU mappings are mirrored
  * read-only: a device write to them faults again and, if the VMA forbids
  * writing, hmm_range_fault() answers -EPERM and the command is cancelled.
+ *
+ * DOC: Device atomics
+ *
+ * The device does atomics on its VRAM, and on system memory only when it
+ * has sysmem atomics (SVMGPU_CAP_SYSMEM_ATOMICS, the device property
+ * sysmem-atomics=on), as on a PCIe link without AtomicOps. Otherwise an
+ * atomic on a system page needs a leaf with SVMGPU_PTE_ATOMIC, which the
+ * driver writes only while the page is device-exclusive: an atomic fault
+ * on system memory calls make_device_exclusive() under the mmap read lock
+ * inside a notifier critical section, maps the page with the atomic
+ * permission, then unlocks and drops the folio. The CPU's PTE is then a
+ * device-exclusive entry, so no CPU can touch the page while the device
+ * does its read-modify-write. A CPU access restores the PTE and raises an
+ * MMU_NOTIFY_CLEAR invalidation, which unmaps the page from the device;
+ * its next atomic faults again. The notifier ignores only the
+ * MMU_NOTIFY_EXCLUSIVE event that our own make_device_exclusive() raises.
+ *
+ * Exclusive access exists for private anonymous memory only;
+ * make_device_exclusive() refuses file-backed, shmem and hugetlb pages, and
+ * so does migration to VRAM, so a device atomic there is cancelled with
+ * -EOPNOTSUPP (the command's status EOPNOTSUPP).
+ *
+ * The range policy SVMGPU_POLICY_ATOMIC_VRAM instead moves the faulting
+ * window to VRAM and keeps it there for a timeslice against CPU faults
+ * (xe's approach; see svmgpu_migrate_to_ram()); pages that cannot move
+ * fall back to exclusive access.
  */
 
 #include <linux/dma-mapping.h>
 #include <linux/hmm.h>
-#include <linux/sched/mm.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/rmap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -131,9 +158,11 @@ static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
 /*
  * Install the 4 KiB leaf @pte for @va, taking missing tables from the
  * spares (never allocating: we hold pt_lock). A leaf already there is
- * released first. Returns -EAGAIN if a spare ran out: refill and retry.
+ * released first and *@replaced set: the device TLB may hold it. Returns
+ * -EAGAIN if a spare ran out: refill and retry.
  */
-static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte)
+static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
+			 bool *replaced)
 {
 	struct svmgpu_pt *pt = ctx->root;
 	unsigned int idx;
@@ -157,8 +186,10 @@ static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte)
 	}
 	idx = svmgpu_pt_index(va, 0);
 	old = le64_to_cpu(pt->entries[idx]);
-	if (old & SVMGPU_PTE_VALID)
+	if (old & SVMGPU_PTE_VALID) {
 		svmgpu_pte_release(ctx->gdev, old);
+		*replaced = true;
+	}
 	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
 	return 0;
 }
@@ -205,12 +236,29 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 	u64 start = range->start, end = range->end;
 	unsigned long cleared;
 
+	/*
+	 * Our own make_device_exclusive(): the page stays where it is and the
+	 * fault path maps it next, inside its notifier critical section.
+	 */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->gdev)
+		return true;
+
 	if (mmu_notifier_range_blockable(range))
 		mutex_lock(&ctx->pt_lock);
 	else if (!mutex_trylock(&ctx->pt_lock))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
+	/*
+	 * This context's own migration to VRAM: of the range, only the pages
+	 * migrate_vma_setup() selects move, and svmgpu_unmap_migrating() unmaps
+	 * just those. The rest, pages already in VRAM above all, stay mapped.
+	 * The sequence still moves, for a fault being serviced to retry.
+	 */
+	if (range->event == MMU_NOTIFY_MIGRATE && range->owner == ctx) {
+		mutex_unlock(&ctx->pt_lock);
+		return true;
+	}
 	/* No root: the device is gone, nothing it could still use. */
 	if (ctx->root) {
 		end = min_t(u64, end, 1ull << SVMGPU_VA_BITS);
@@ -232,6 +280,43 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 static const struct mmu_interval_notifier_ops svmgpu_notifier_ops = {
 	.invalidate = svmgpu_invalidate,
 };
+
+/**
+ * svmgpu_unmap_migrating() - unmap the pages a migration to VRAM selected
+ * @ctx: the context migrating (the owner of the MMU_NOTIFY_MIGRATE event)
+ * @start: address of @src[0]
+ * @src: migrate_vma_setup()'s source array
+ * @npages: its entries
+ *
+ * Completes the invalidation svmgpu_invalidate() left out: the device
+ * must not touch a page while the engine copies it, nor after it is freed.
+ * The pages are locked and unmapped from the CPU, so no fault can map them
+ * again before the migration ends.
+ */
+void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
+			    const unsigned long *src, unsigned long npages)
+{
+	unsigned long i = 0, run, cleared = 0;
+
+	mutex_lock(&ctx->pt_lock);
+	while (ctx->root && i < npages) {
+		if (!(src[i] & MIGRATE_PFN_MIGRATE)) {
+			i++;
+			continue;
+		}
+		for (run = i; run < npages && (src[run] & MIGRATE_PFN_MIGRATE);)
+			run++;
+		cleared += svmgpu_pt_clear(ctx->gdev, ctx->root,
+					   SVMGPU_PT_LEVELS - 1, 0,
+					   start + i * PAGE_SIZE,
+					   start + run * PAGE_SIZE);
+		i = run;
+	}
+	if (cleared)
+		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
+				      start, npages * PAGE_SIZE);
+	mutex_unlock(&ctx->pt_lock);
+}
 
 /**
  * svmgpu_ctx_create() - an SVM context for current->mm on @gdev
@@ -400,11 +485,13 @@ struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
  * @ctx: the context
  * @start: page-aligned start
  * @end: page-aligned end
- * @policy: SVMGPU_POLICY_*
+ * @placement: SVMGPU_POLICY_MIRROR or SVMGPU_POLICY_MIGRATE_ON_FAULT
+ * @atomic: SVMGPU_POLICY_ATOMIC_*
  *
  * Return: 0, or -ENOSPC when SVMGPU_POLICY_MAX_RANGES were set already.
  */
-int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end, u32 policy)
+int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end,
+		      u32 placement, u32 atomic)
 {
 	int ret = 0;
 
@@ -414,7 +501,8 @@ int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end, u32 policy)
 	} else {
 		ctx->policies[ctx->npolicies].start = start;
 		ctx->policies[ctx->npolicies].end = end;
-		ctx->policies[ctx->npolicies].policy = policy;
+		ctx->policies[ctx->npolicies].placement = placement;
+		ctx->policies[ctx->npolicies].atomic = atomic;
 		ctx->npolicies++;
 	}
 	mutex_unlock(&ctx->policy_lock);
@@ -422,13 +510,17 @@ int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end, u32 policy)
 }
 
 /*
- * The policy of @addr: the latest range that covers it, else MIRROR. For
- * MIGRATE_ON_FAULT, [*start, *end) is narrowed to that range.
+ * The policy of @addr: that of the latest range that covers it, else
+ * MIRROR and ATOMIC_EXCLUSIVE; [*start, *end) is narrowed to that range.
  */
-static u32 svmgpu_policy_of(struct svmgpu_ctx *ctx, u64 addr, u64 *start,
-			    u64 *end)
+static struct svmgpu_policy_range svmgpu_policy_of(struct svmgpu_ctx *ctx,
+						   u64 addr, u64 *start,
+						   u64 *end)
 {
-	u32 policy = SVMGPU_POLICY_MIRROR;
+	struct svmgpu_policy_range policy = {
+		.placement = SVMGPU_POLICY_MIRROR,
+		.atomic = SVMGPU_POLICY_ATOMIC_EXCLUSIVE,
+	};
 	int i;
 
 	mutex_lock(&ctx->policy_lock);
@@ -436,7 +528,7 @@ static u32 svmgpu_policy_of(struct svmgpu_ctx *ctx, u64 addr, u64 *start,
 		struct svmgpu_policy_range *r = &ctx->policies[i];
 
 		if (addr >= r->start && addr < r->end) {
-			policy = r->policy;
+			policy = *r;
 			*start = max(*start, r->start);
 			*end = min(*end, r->end);
 			break;
@@ -461,7 +553,8 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 			       u64 *pte, dma_addr_t *dma)
 {
 	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
-	int ret;
+	bool replaced = false;
+	int ret = 0;
 
 	lockdep_assert_held(&ctx->pt_lock);
 	if (!ctx->root)
@@ -470,15 +563,19 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 		if (!pte[i])
 			continue;
 		ret = svmgpu_pt_map(ctx, range->start + (i << PAGE_SHIFT),
-				    pte[i]);
+				    pte[i], &replaced);
 		if (ret)
-			return ret;
+			break;
 		pte[i] = 0;
 		dma[i] = 0;	/* the PTE owns the mapping now */
 		atomic64_inc(&ctx->stats.pages_mapped);
 		atomic64_inc(&ctx->gdev->stats.pages_mapped);
 	}
-	return 0;
+	/* A leaf we replaced may be cached, with its old permissions. */
+	if (replaced)
+		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
+				      range->start, range->end - range->start);
+	return ret;
 }
 
 static void svmgpu_unmap_dma(struct svmgpu_device *gdev, dma_addr_t *dma,
@@ -494,24 +591,18 @@ static void svmgpu_unmap_dma(struct svmgpu_device *gdev, dma_addr_t *dma,
 	}
 }
 
-/**
- * svmgpu_service_fault() - mirror the pages around a device fault
- * @ctx: the faulting context
- * @addr: faulting device-virtual (= user virtual) address
- * @access: SVMGPU_ACCESS_*
- *
- * Mirrors the faulting page and, in the same hmm_range_fault(), its
- * neighbours in an aligned SVMGPU_FAULT_WINDOW within the same VMA
- * (writable if the access writes and the VMA allows it).
- *
- * Return: 0 when the faulting page is mapped as @access needs (REPLAY),
- * else a negative errno (CANCEL): -EFAULT no VMA or no access, -EPERM write
- * to a read-only mapping, -EOPNOTSUPP atomic on system memory without the
- * device's sysmem atomics, -ESRCH the mm is gone, -ENODEV the device is
- * gone, -EBUSY invalidations kept racing for HMM_RANGE_DEFAULT_TIMEOUT.
- * Context: process (the fault worker); sleeps.
+static bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
+{
+	return svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS;
+}
+
+/*
+ * The canonical mirroring loop for the fault at @addr (see the Mirroring
+ * DOC section): mirror the aligned SVMGPU_FAULT_WINDOW around it within its
+ * VMA. Returns -EOPNOTSUPP, mapping nothing, for an atomic on a system page
+ * the device cannot do atomics on.
  */
-int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
+static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 {
 	struct svmgpu_device *gdev = ctx->gdev;
 	bool write = access != SVMGPU_ACCESS_READ;
@@ -527,37 +618,6 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	struct vm_area_struct *vma;
 	unsigned long i, window = SVMGPU_FAULT_WINDOW * PAGE_SIZE;
 	int ret;
-
-	if (addr >> SVMGPU_VA_BITS || addr >= TASK_SIZE)
-		return -EFAULT;
-	if (!mmget_not_zero(mm))
-		return -ESRCH;
-
-	atomic64_inc(&ctx->stats.faults);
-
-	/*
-	 * Migrate on fault: move the window to VRAM first (on the kernel
-	 * ring, while the faulting command waits on the user ring), then
-	 * mirror what is there. What cannot move is mirrored in place.
-	 */
-	if (gdev->vram_pages) {
-		u64 start = ALIGN_DOWN(addr, window), end = start + window;
-
-		mmap_read_lock(mm);
-		vma = vma_lookup(mm, addr);
-		if (vma) {
-			start = max_t(u64, start, vma->vm_start);
-			end = min_t(u64, end, vma->vm_end);
-		}
-		mmap_read_unlock(mm);
-		/* within the VMA and within the policy's own range */
-		if (vma && svmgpu_policy_of(ctx, addr, &start, &end) ==
-			   SVMGPU_POLICY_MIGRATE_ON_FAULT) {
-			u64 moved;
-
-			svmgpu_migrate_range(ctx, start, end, true, &moved);
-		}
-	}
 
 	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
 	for (;;) {
@@ -580,8 +640,13 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		range.start = max(ALIGN_DOWN(addr, window), vma->vm_start);
 		range.end = min(ALIGN_DOWN(addr, window) + window, vma->vm_end);
 		range.default_flags = HMM_PFN_REQ_FAULT;
-		if (write && !(vma->vm_flags & VM_WRITE)) {
-			/* only the faulting page, for hmm to say -EPERM */
+		/*
+		 * Only the faulting page: for hmm to say -EPERM, and for an
+		 * atomic, as faulting the window in would take neighbours the
+		 * device holds exclusive back from it.
+		 */
+		if ((write && !(vma->vm_flags & VM_WRITE)) ||
+		    access == SVMGPU_ACCESS_ATOMIC) {
 			range.start = addr & PAGE_MASK;
 			range.end = range.start + PAGE_SIZE;
 		}
@@ -595,16 +660,10 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		if (ret)
 			break;
 
-		/*
-		 * Device atomics are always allowed in VRAM; on system memory
-		 * only with the device's sysmem atomics (exclusive access for
-		 * the others is not written yet).
-		 */
 		i = (addr - range.start) >> PAGE_SHIFT;
 		if (access == SVMGPU_ACCESS_ATOMIC &&
 		    !svmgpu_is_own_vram_page(gdev, hmm_pfn_to_page(pfns[i])) &&
-		    !(svmgpu_rd(gdev, SVMGPU_REG_CAPS) &
-		      SVMGPU_CAP_SYSMEM_ATOMICS)) {
+		    !svmgpu_sysmem_atomics(gdev)) {
 			ret = -EOPNOTSUPP;
 			break;
 		}
@@ -621,6 +680,7 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 				/* in our VRAM: the device reaches it directly */
 				pte[i] = svmgpu_page_vram_offset(gdev, page) |
 					 SVMGPU_PTE_VRAM | flags;
+				svmgpu_vram_touch(gdev, page);
 				continue;
 			}
 			dma[i] = dma_map_page(&gdev->pdev->dev, page, 0,
@@ -651,6 +711,214 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		break;
 	}
 	svmgpu_unmap_dma(gdev, dma, npages);
+	return ret;
+}
+
+/**
+ * struct svmgpu_page_notifier - an interval notifier over one page, for the
+ *	duration of one exclusive grant
+ * @mni: the notifier
+ * @ctx: the context granting
+ */
+struct svmgpu_page_notifier {
+	struct mmu_interval_notifier mni;
+	struct svmgpu_ctx *ctx;
+};
+
+/*
+ * Only the sequence: the context's own notifier unmaps. Being narrow is the
+ * point: the context's notifier covers the whole address space, and a CPU
+ * thread taking back another exclusive page would otherwise make every
+ * grant retry, as long as the thread runs.
+ */
+static bool svmgpu_page_invalidate(struct mmu_interval_notifier *mni,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
+{
+	struct svmgpu_page_notifier *pn =
+		container_of(mni, struct svmgpu_page_notifier, mni);
+	struct svmgpu_ctx *ctx = pn->ctx;
+
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->gdev)
+		return true;
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&ctx->pt_lock);
+	else if (!mutex_trylock(&ctx->pt_lock))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	mutex_unlock(&ctx->pt_lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svmgpu_page_notifier_ops = {
+	.invalidate = svmgpu_page_invalidate,
+};
+
+/*
+ * make_device_exclusive() of the page at @addr and its device PTE with the
+ * atomic permission, in a critical section of @mni.
+ */
+static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
+				  struct mmu_interval_notifier *mni)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+	struct mm_struct *mm = ctx->mm;
+	unsigned long timeout, seq;
+	struct vm_area_struct *vma;
+	struct folio *folio;
+	struct page *page;
+	bool replaced = false;
+	dma_addr_t dma;
+	int ret;
+
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		if (time_after(jiffies, timeout))
+			return -EBUSY;
+		ret = svmgpu_pt_refill(ctx);
+		if (ret)
+			return ret;
+
+		seq = mmu_interval_read_begin(mni);
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		if (!vma)
+			page = ERR_PTR(-EFAULT);
+		else if (!(vma->vm_flags & VM_WRITE))
+			page = ERR_PTR(-EPERM);
+		else
+			page = make_device_exclusive(mm, addr, gdev, &folio);
+		mmap_read_unlock(mm);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+
+		/* Locked and referenced: the entry stays ours until unlock. */
+		dma = dma_map_page(&gdev->pdev->dev, page, 0, PAGE_SIZE,
+				   DMA_BIDIRECTIONAL);
+		if (dma_mapping_error(&gdev->pdev->dev, dma)) {
+			ret = -ENOMEM;
+			dma = 0;
+		} else {
+			/* exclusive entries read clean; the device will write */
+			folio_mark_dirty(folio);
+			mutex_lock(&ctx->pt_lock);
+			if (!ctx->root)
+				ret = -ENODEV;
+			else if (mmu_interval_read_retry(mni, seq))
+				ret = -EAGAIN;
+			else
+				ret = svmgpu_pt_map(ctx, addr,
+						    dma | SVMGPU_PTE_VALID |
+						    SVMGPU_PTE_WRITE |
+						    SVMGPU_PTE_ATOMIC,
+						    &replaced);
+			if (replaced)
+				svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_RANGE,
+						      ctx->id, addr, PAGE_SIZE);
+			mutex_unlock(&ctx->pt_lock);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+		if (!ret) {
+			atomic64_inc(&ctx->stats.pages_mapped);
+			atomic64_inc(&gdev->stats.pages_mapped);
+			atomic64_inc(&gdev->stats.exclusive);
+			return 0;
+		}
+		if (dma)
+			dma_unmap_page(&gdev->pdev->dev, dma, PAGE_SIZE,
+				       DMA_BIDIRECTIONAL);
+		if (ret != -EAGAIN)
+			return ret;
+	}
+}
+
+/*
+ * Grant the device exclusive access to the system page at @addr and map it
+ * with the atomic permission (see the Device atomics DOC section), inside
+ * the critical section of a notifier over just that page.
+ */
+static int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
+{
+	struct svmgpu_page_notifier pn = { .ctx = ctx };
+	int ret;
+
+	addr &= PAGE_MASK;
+	ret = mmu_interval_notifier_insert(&pn.mni, ctx->mm, addr, PAGE_SIZE,
+					   &svmgpu_page_notifier_ops);
+	if (ret)
+		return ret;
+	ret = svmgpu_grant_exclusive(ctx, addr, &pn.mni);
+	mmu_interval_notifier_remove(&pn.mni);
+	return ret;
+}
+
+/**
+ * svmgpu_service_fault() - service a device fault
+ * @ctx: the faulting context
+ * @addr: faulting device-virtual (= user virtual) address
+ * @access: SVMGPU_ACCESS_*
+ *
+ * Mirrors the faulting page and, in the same hmm_range_fault(), its
+ * neighbours in an aligned SVMGPU_FAULT_WINDOW within the same VMA
+ * (writable if the access writes and the VMA allows it), after moving them
+ * to VRAM if the range's policy says so. An atomic on system memory the
+ * device cannot do atomics on gets the page device-exclusive instead.
+ *
+ * Return: 0 when the faulting page is mapped as @access needs (REPLAY),
+ * else a negative errno (CANCEL): -EFAULT no VMA or no access, -EPERM write
+ * to a read-only mapping, -EOPNOTSUPP atomic on memory that can be neither
+ * exclusive nor in VRAM (file-backed, shared, hugetlb), -ESRCH the mm is
+ * gone, -ENODEV the device is gone, -EBUSY invalidations kept racing for
+ * HMM_RANGE_DEFAULT_TIMEOUT.
+ * Context: process (the fault worker); sleeps.
+ */
+int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
+{
+	struct svmgpu_device *gdev = ctx->gdev;
+	unsigned long window = SVMGPU_FAULT_WINDOW * PAGE_SIZE;
+	u64 start = ALIGN_DOWN(addr, window), end = start + window;
+	struct svmgpu_policy_range policy;
+	struct mm_struct *mm = ctx->mm;
+	struct vm_area_struct *vma;
+	bool atomic_vram;
+	int ret;
+
+	if (addr >> SVMGPU_VA_BITS || addr >= TASK_SIZE)
+		return -EFAULT;
+	if (!mmget_not_zero(mm))
+		return -ESRCH;
+
+	atomic64_inc(&ctx->stats.faults);
+
+	/*
+	 * Migrate on fault, or for an atomic: move the window (within its VMA
+	 * and the policy's range) to VRAM first, on the kernel ring while the
+	 * faulting command waits on the user ring. What cannot move is
+	 * mirrored in place.
+	 */
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	if (vma) {
+		start = max_t(u64, start, vma->vm_start);
+		end = min_t(u64, end, vma->vm_end);
+	}
+	mmap_read_unlock(mm);
+	policy = svmgpu_policy_of(ctx, addr, &start, &end);
+	atomic_vram = access == SVMGPU_ACCESS_ATOMIC &&
+		      policy.atomic == SVMGPU_POLICY_ATOMIC_VRAM &&
+		      !svmgpu_sysmem_atomics(gdev);
+	if (vma && gdev->vram_pages &&
+	    (policy.placement == SVMGPU_POLICY_MIGRATE_ON_FAULT || atomic_vram)) {
+		u64 moved;
+
+		svmgpu_migrate_range(ctx, start, end, true, atomic_vram,
+				     &moved);
+	}
+
+	ret = svmgpu_mirror(ctx, addr, access);
+	if (ret == -EOPNOTSUPP)
+		ret = svmgpu_map_exclusive(ctx, addr);
 	mmput(mm);
 	return ret;
 }

@@ -25,19 +25,48 @@
  * To VRAM (SVMGPU_IOCTL_MIGRATE): per VMA window, migrate_vma_setup()
  * selects system pages, each gets a locked device page, the engine copies
  * (or zero-fills a hole), then migrate_vma_pages() and
- * migrate_vma_finalize(). The device's own mappings are not special-cased:
- * the MMU_NOTIFY_MIGRATE invalidation clears them, and the next device
- * access faults and maps the VRAM page with the VRAM aperture.
+ * migrate_vma_finalize(). The MMU_NOTIFY_MIGRATE invalidation that
+ * migrate_vma_setup() raises carries the migrating context as its owner:
+ * that context's notifier leaves its device mappings alone and
+ * svmgpu_unmap_migrating() unmaps only the pages that really move, before
+ * the copy. Pages of the window already in VRAM stay mapped (otherwise two
+ * pages migrated on fault in turn would unmap each other forever); the
+ * next device access to a moved page faults and maps its VRAM page.
  * Back to system memory: the same with device-private pages selected, on
  * request, or from migrate_to_ram() when the CPU touches a page.
  *
+ * DOC: VRAM allocation and the LRU
+ *
+ * VRAM is cut into 2 MiB blocks. Small allocations fill one block before
+ * starting the next, so that a block's pages tend to share an age. Blocks
+ * that hold pages sit on an LRU list: a block moves to its tail when a page
+ * in it is allocated, or mapped by a device fault. The block, not the page,
+ * is the unit of eviction, as it is for real VRAM managers (TTM evicts
+ * buffer objects): it frees contiguous VRAM and costs one list operation
+ * per allocation.
+ *
  * DOC: Eviction
  *
- * Unbinding must not leave pages in VRAM (memunmap_pages() would wait for
- * them forever). svmgpu_vram_evict_all() is physical: it hands every
- * allocated device pfn to migrate_device_range(), copies with the engine
- * and finishes with migrate_device_pages() and migrate_device_finalize(),
- * looking up no mm and no VMA; pages locked elsewhere are retried.
+ * Eviction is physical only, as the GPU SVM design requires
+ * (Documentation/gpu/rfc/gpusvm.rst): it collects the allocated device pfns
+ * of a block, hands them to migrate_device_pfns(), allocates system pages,
+ * copies with the engine and ends with migrate_device_pages() and
+ * migrate_device_finalize(). It looks up no mm, no VMA and no virtual
+ * address, and takes no mmap lock; the CPU page tables are rewritten by the
+ * core, and the device's PTEs go through our notifier like any other
+ * invalidation. A page that cannot be taken now (locked by a migration or
+ * a CPU fault, pinned) keeps MIGRATE clear and simply stays: the caller
+ * tries the next block, or again later.
+ *
+ * Three callers:
+ *
+ * - svmgpu_migrate_range() makes room before each migration window when
+ *   VRAM is full, evicting least-recently-used blocks. A working set larger
+ *   than VRAM keeps moving (slower, never wrong).
+ * - svmgpu_vram_evict_all() empties VRAM: on SVMGPU_IOCTL_EVICT, on a write
+ *   to debugfs svmgpuN/evict, after a device reset, and on unbind or module
+ *   unload, where it must finish before memunmap_pages(), which waits for
+ *   every device page to be freed.
  */
 
 #include <linux/delay.h>
@@ -45,6 +74,7 @@
 #include <linux/memremap.h>
 #include <linux/migrate.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include "svmgpu_drv.h"
@@ -91,20 +121,47 @@ static unsigned long svmgpu_select_vram(struct svmgpu_device *gdev)
 	       MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
 }
 
+static struct svmgpu_vram_block *
+svmgpu_block_of(struct svmgpu_device *gdev, unsigned long idx)
+{
+	return &gdev->vram_blocks[idx / SVMGPU_BLOCK_PAGES];
+}
+
+/* A page of @block was allocated or used by the device: it is young. */
+static void svmgpu_block_touch(struct svmgpu_device *gdev,
+			       struct svmgpu_vram_block *block)
+{
+	lockdep_assert_held(&gdev->vram_lock);
+	if (block->used)
+		list_move_tail(&block->lru, &gdev->vram_lru);
+}
+
 /* A free VRAM page, initialised and locked as migration wants it. */
 static struct page *svmgpu_vram_alloc(struct svmgpu_device *gdev)
 {
-	unsigned long idx;
+	unsigned long idx, fill;
+	struct svmgpu_vram_block *block;
 	struct page *page;
 
 	spin_lock(&gdev->vram_lock);
-	idx = find_first_zero_bit(gdev->vram_bitmap, gdev->vram_pages);
+	fill = gdev->vram_fill * SVMGPU_BLOCK_PAGES;
+	idx = find_next_zero_bit(gdev->vram_bitmap, fill + SVMGPU_BLOCK_PAGES,
+				 fill);
+	if (idx >= fill + SVMGPU_BLOCK_PAGES)
+		idx = find_first_zero_bit(gdev->vram_bitmap, gdev->vram_pages);
 	if (idx >= gdev->vram_pages) {
 		spin_unlock(&gdev->vram_lock);
 		return NULL;
 	}
 	__set_bit(idx, gdev->vram_bitmap);
 	gdev->vram_used++;
+	gdev->vram_fill = idx / SVMGPU_BLOCK_PAGES;
+	block = svmgpu_block_of(gdev, idx);
+	if (!block->used++)
+		list_add_tail(&block->lru, &gdev->vram_lru);
+	else
+		svmgpu_block_touch(gdev, block);
+	gdev->vram_hold_until[idx] = jiffies;
 	spin_unlock(&gdev->vram_lock);
 
 	page = pfn_to_page(gdev->vram_pfn + idx);
@@ -112,17 +169,46 @@ static struct page *svmgpu_vram_alloc(struct svmgpu_device *gdev)
 	return page;
 }
 
+/**
+ * svmgpu_vram_touch() - the device mapped one of its VRAM pages
+ * @gdev: the device
+ * @page: one of its VRAM pages
+ *
+ * Moves the page's block to the young end of the LRU.
+ */
+void svmgpu_vram_touch(struct svmgpu_device *gdev, struct page *page)
+{
+	unsigned long idx = page_to_pfn(page) - gdev->vram_pfn;
+
+	spin_lock(&gdev->vram_lock);
+	svmgpu_block_touch(gdev, svmgpu_block_of(gdev, idx));
+	spin_unlock(&gdev->vram_lock);
+}
+
 static void svmgpu_folio_free(struct folio *folio)
 {
 	struct svmgpu_device *gdev = svmgpu_page_device(&folio->page);
 	unsigned long idx = folio_pfn(folio) - gdev->vram_pfn;
+	struct svmgpu_vram_block *block = svmgpu_block_of(gdev, idx);
 
 	spin_lock(&gdev->vram_lock);
 	if (!WARN_ON(!test_bit(idx, gdev->vram_bitmap))) {
 		__clear_bit(idx, gdev->vram_bitmap);
 		gdev->vram_used--;
+		if (!--block->used)
+			list_del_init(&block->lru);
 	}
 	spin_unlock(&gdev->vram_lock);
+}
+
+static unsigned long svmgpu_vram_free_pages(struct svmgpu_device *gdev)
+{
+	unsigned long free;
+
+	spin_lock(&gdev->vram_lock);
+	free = gdev->vram_pages - gdev->vram_used;
+	spin_unlock(&gdev->vram_lock);
+	return free;
 }
 
 /* Give back a device page we allocated but will not migrate to. */
@@ -131,6 +217,12 @@ static void svmgpu_vram_drop(struct page *page)
 	unlock_page(page);
 	put_page(page);
 }
+
+/* Module parameter atomic_timeslice_ms, see svmgpu_migrate_to_ram(). */
+static unsigned int atomic_timeslice_ms = 5;
+module_param(atomic_timeslice_ms, uint, 0644);
+MODULE_PARM_DESC(atomic_timeslice_ms,
+		 "how long a page moved to VRAM for a device atomic stays there before a CPU fault may take it back (default 5)");
 
 /*
  * Copy one page between system memory (bus address @sys) and VRAM (@off),
@@ -190,7 +282,7 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 					 struct vm_area_struct *vma,
 					 unsigned long start, unsigned long *src,
 					 unsigned long *dst, unsigned long npages,
-					 bool to_vram)
+					 bool to_vram, bool hold)
 {
 	unsigned long i, moved = 0;
 	struct svmgpu_cmd *cmds;
@@ -218,6 +310,10 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 				continue;	/* VRAM full: stays in RAM */
 			sys = spage;
 			off = svmgpu_page_vram_offset(gdev, dpage);
+			if (hold)
+				WRITE_ONCE(gdev->vram_hold_until[off >> PAGE_SHIFT],
+					   jiffies +
+					   msecs_to_jiffies(atomic_timeslice_ms));
 		} else {
 			if (WARN_ON(!spage ||
 				    !svmgpu_is_own_vram_page(gdev, spage)))
@@ -266,6 +362,8 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 			dst[i] = 0;
 		}
 		moved = 0;
+	} else {
+		atomic64_add((u64)n * PAGE_SIZE, &gdev->stats.bytes_copied);
 	}
 out:
 	kfree(cmds);
@@ -297,14 +395,19 @@ static unsigned long svmgpu_migrate_account(struct svmgpu_device *gdev,
  * @start: page-aligned start
  * @end: page-aligned end
  * @to_vram: direction
+ * @hold: (to VRAM) the move serves a device atomic: keep the pages in VRAM
+ *	for atomic_timeslice_ms against CPU faults
  * @moved: out: pages moved
  *
+ * Moving to VRAM evicts least-recently-used VRAM first when it is full.
+ *
  * Return: 0, -EINVAL for a hole or a VMA migration cannot handle, -ESRCH
- * when the mm is gone, -EOPNOTSUPP without device-private VRAM.
+ * when the mm is gone, -EOPNOTSUPP without migratable VRAM.
  * Context: process; takes the mmap read lock.
  */
 int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
-			 unsigned long end, bool to_vram, u64 *moved)
+			 unsigned long end, bool to_vram, bool hold,
+			 u64 *moved)
 {
 	struct svmgpu_device *gdev = ctx->gdev;
 	unsigned long src[SVMGPU_MIGRATE_WINDOW], dst[SVMGPU_MIGRATE_WINDOW];
@@ -320,10 +423,16 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 	mmap_read_lock(mm);
 	for (addr = start; addr < end;) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		/*
+		 * To VRAM only system pages are selected, so the owner is free
+		 * to name the context: its notifier knows the event for its
+		 * own (see svmgpu_unmap_migrating()). Back, it must be the
+		 * pagemap's owner, which selects our device pages.
+		 */
 		struct migrate_vma args = {
 			.src = src,
 			.dst = dst,
-			.pgmap_owner = gdev,
+			.pgmap_owner = to_vram ? (void *)ctx : gdev,
 			.flags = to_vram ? MIGRATE_VMA_SELECT_SYSTEM :
 					   svmgpu_select_vram(gdev),
 		};
@@ -338,11 +447,15 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 		args.vma = vma;
 		args.start = addr;
 		args.end = next;
+		if (to_vram)
+			svmgpu_vram_make_room(gdev, (next - addr) >> PAGE_SHIFT);
 		ret = migrate_vma_setup(&args);
 		if (ret)
 			break;
+		if (to_vram)
+			svmgpu_unmap_migrating(ctx, addr, src, args.npages);
 		svmgpu_migrate_copy(gdev, vma, addr, src, dst, args.npages,
-				    to_vram);
+				    to_vram, hold);
 		migrate_vma_pages(&args);
 		*moved += svmgpu_migrate_account(gdev, src, dst, args.npages,
 						 to_vram);
@@ -354,10 +467,20 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 	return ret;
 }
 
-/* The CPU touched a VRAM page: bring it back, with the engine. */
+/*
+ * The CPU touched a VRAM page: bring it back, with the engine.
+ *
+ * Unless the page came to VRAM for a device atomic less than
+ * atomic_timeslice_ms ago: then the fault returns without moving it and
+ * the CPU faults again until the timeslice ends. Without that a CPU thread
+ * and a device atomic on the same page could take it from each other
+ * forever, neither making progress (xe and drm_pagemap do the same).
+ */
 static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct svmgpu_device *gdev = svmgpu_page_device(vmf->page);
+	unsigned long hold_until = READ_ONCE(gdev->vram_hold_until
+		[svmgpu_page_vram_offset(gdev, vmf->page) >> PAGE_SHIFT]);
 	unsigned long src = 0, dst = 0;
 	struct migrate_vma args = {
 		.vma = vmf->vma,
@@ -371,11 +494,15 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 	};
 	vm_fault_t ret = 0;
 
+	if (time_before(jiffies, hold_until)) {
+		cond_resched();
+		return 0;
+	}
 	if (migrate_vma_setup(&args))
 		return VM_FAULT_SIGBUS;
 	if ((src & MIGRATE_PFN_MIGRATE) &&
 	    !svmgpu_migrate_copy(gdev, args.vma, args.start, &src, &dst, 1,
-				 false))
+				 false, false))
 		ret = VM_FAULT_SIGBUS;	/* the page stays in VRAM */
 	migrate_vma_pages(&args);
 	svmgpu_migrate_account(gdev, &src, &dst, 1, false);
@@ -392,50 +519,179 @@ static const struct dev_pagemap_ops svmgpu_coherent_ops = {
 	.folio_free = svmgpu_folio_free,
 };
 
-/**
- * svmgpu_vram_evict_all() - move every VRAM page back to system memory
- * @gdev: the device, its engine running
- *
- * Physical only: no mm, no VMA, no mmap lock. Pages that cannot be taken
- * right now (locked elsewhere, being faulted back) are retried.
- * Return: 0, or -EBUSY if pages were still in VRAM after many tries.
+/*
+ * Evict the pages in @pfns (device pfns, any order): the physical
+ * migration of the Eviction DOC section, in windows. @pfns is overwritten.
+ * The VRAM index of each page that moved is cleared in @left, if given.
+ * Returns how many pages moved to system memory.
  */
-int svmgpu_vram_evict_all(struct svmgpu_device *gdev)
+static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
+				       unsigned long *pfns, unsigned long n,
+				       unsigned long *left)
 {
-	unsigned long src[SVMGPU_MIGRATE_WINDOW], dst[SVMGPU_MIGRATE_WINDOW];
-	unsigned long first;
-	int tries;
+	unsigned long dst[SVMGPU_MIGRATE_WINDOW], moved = 0, i, j;
 
-	for (tries = 0; tries < 1000; tries++) {
-		unsigned long used;
+	lockdep_assert_held(&gdev->evict_lock);
+	for (i = 0; i < n; i += SVMGPU_MIGRATE_WINDOW) {
+		unsigned long *src = pfns + i;
+		unsigned long cnt = min_t(unsigned long, n - i,
+					  SVMGPU_MIGRATE_WINDOW);
+		unsigned long done;
+
+		migrate_device_pfns(src, cnt);
+		svmgpu_migrate_copy(gdev, NULL, 0, src, dst, cnt, false, false);
+		migrate_device_pages(src, dst, cnt);
+		done = svmgpu_migrate_account(gdev, src, dst, cnt, false);
+		for (j = 0; left && j < cnt; j++)
+			if (dst[j] && (src[j] & MIGRATE_PFN_MIGRATE))
+				__clear_bit(page_to_pfn(migrate_pfn_to_page(src[j])) -
+					    gdev->vram_pfn, left);
+		migrate_device_finalize(src, dst, cnt);
+		atomic64_add(done, &gdev->stats.evicted);
+		moved += done;
+	}
+	return moved;
+}
+
+/*
+ * The pfns of block @b whose bit is set in @map (the allocation bitmap, or
+ * a subset) into @pfns (SVMGPU_BLOCK_PAGES entries); returns how many.
+ * vram_lock held.
+ */
+static unsigned long svmgpu_block_pfns(struct svmgpu_device *gdev,
+				       unsigned long b, unsigned long *map,
+				       unsigned long *pfns)
+{
+	unsigned long idx = b * SVMGPU_BLOCK_PAGES, n = 0;
+	unsigned long end = min(idx + SVMGPU_BLOCK_PAGES, gdev->vram_pages);
+
+	lockdep_assert_held(&gdev->vram_lock);
+	for_each_set_bit_from(idx, map, end)
+		pfns[n++] = gdev->vram_pfn + idx;
+	return n;
+}
+
+/**
+ * svmgpu_vram_make_room() - evict least-recently-used VRAM until @npages
+ *	pages are free
+ * @gdev: the device
+ * @npages: pages wanted
+ *
+ * Best effort: each block on the LRU is tried at most once per call, and
+ * pages that cannot be taken now stay. The caller allocates what is free
+ * afterwards and leaves the rest of its range in system memory.
+ * Context: process; may hold an mmap read lock, no folio lock.
+ */
+void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages)
+{
+	unsigned long *pfns, tries, b, n;
+
+	npages = min(npages, gdev->vram_pages);
+	if (svmgpu_vram_free_pages(gdev) >= npages)
+		return;
+	pfns = kmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return;
+	mutex_lock(&gdev->evict_lock);
+	for (tries = 0; tries < gdev->vram_pages / SVMGPU_BLOCK_PAGES &&
+	     svmgpu_vram_free_pages(gdev) < npages; tries++) {
+		struct svmgpu_vram_block *victim;
 
 		spin_lock(&gdev->vram_lock);
-		used = gdev->vram_used;
+		victim = list_first_entry_or_null(&gdev->vram_lru,
+						  struct svmgpu_vram_block, lru);
+		if (!victim) {
+			spin_unlock(&gdev->vram_lock);
+			break;
+		}
+		/* to the young end: a block we cannot empty is not retried */
+		list_move_tail(&victim->lru, &gdev->vram_lru);
+		b = victim - gdev->vram_blocks;
+		n = svmgpu_block_pfns(gdev, b, gdev->vram_bitmap, pfns);
 		spin_unlock(&gdev->vram_lock);
-		if (!used)
-			return 0;
-		for (first = 0; first < gdev->vram_pages;
-		     first += SVMGPU_MIGRATE_WINDOW) {
-			unsigned long n = min_t(unsigned long,
-						SVMGPU_MIGRATE_WINDOW,
-						gdev->vram_pages - first);
+		svmgpu_evict_pfns(gdev, pfns, n, NULL);
+	}
+	mutex_unlock(&gdev->evict_lock);
+	kfree(pfns);
+}
 
-			if (find_next_bit(gdev->vram_bitmap, first + n, first) >=
-			    first + n)
-				continue;
-			memset(src, 0, sizeof(src));
-			migrate_device_range(src, gdev->vram_pfn + first, n);
-			svmgpu_migrate_copy(gdev, NULL, 0, src, dst, n, false);
-			migrate_device_pages(src, dst, n);
-			svmgpu_migrate_account(gdev, src, dst, n, false);
-			migrate_device_finalize(src, dst, n);
+/**
+ * svmgpu_vram_evict_all() - move every VRAM page back to system memory
+ * @gdev: the device, its kernel ring running
+ * @evicted: out, may be NULL: pages moved
+ *
+ * Every page in VRAM when the call starts leaves it: it is evicted, or
+ * freed by its owner meanwhile. Pages that arrive during the call may stay
+ * (nobody stops other processes migrating); where no new ones can arrive,
+ * as on unbind, VRAM is empty afterwards. Physical only: no mm, no VMA, no
+ * mmap lock. Pages that cannot be taken right now (locked elsewhere, being
+ * faulted back) are retried.
+ * Return: 0, -ENOMEM, or -EBUSY if pages were still in VRAM after many
+ * tries (pinned ones, for instance).
+ * Context: process, no mmap lock held.
+ */
+int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
+{
+	unsigned long *pfns, *left, b, n, moved = 0;
+	int tries, ret = -EBUSY;
+	bool empty;
+
+	if (evicted)
+		*evicted = 0;
+	if (!gdev->vram_pages)
+		return 0;
+	pfns = kmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pfns), GFP_KERNEL);
+	left = bitmap_alloc(gdev->vram_pages, GFP_KERNEL);
+	if (!pfns || !left) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	mutex_lock(&gdev->evict_lock);
+	spin_lock(&gdev->vram_lock);
+	bitmap_copy(left, gdev->vram_bitmap, gdev->vram_pages);
+	spin_unlock(&gdev->vram_lock);
+	for (tries = 0; tries < 500; tries++) {
+		/* a page freed since, even if reused, has left VRAM once */
+		spin_lock(&gdev->vram_lock);
+		bitmap_and(left, left, gdev->vram_bitmap, gdev->vram_pages);
+		empty = bitmap_empty(left, gdev->vram_pages);
+		spin_unlock(&gdev->vram_lock);
+		if (empty) {
+			ret = 0;
+			break;
 		}
 		if (tries)
 			msleep(20);
+		for (b = 0; b * SVMGPU_BLOCK_PAGES < gdev->vram_pages; b++) {
+			spin_lock(&gdev->vram_lock);
+			n = svmgpu_block_pfns(gdev, b, left, pfns);
+			spin_unlock(&gdev->vram_lock);
+			if (n)
+				moved += svmgpu_evict_pfns(gdev, pfns, n, left);
+		}
 	}
-	pci_err(gdev->pdev, "%lu VRAM pages could not be evicted\n",
-		gdev->vram_used);
-	return -EBUSY;
+	mutex_unlock(&gdev->evict_lock);
+	if (ret)
+		pci_err(gdev->pdev, "%u VRAM pages could not be evicted\n",
+			bitmap_weight(left, gdev->vram_pages));
+out:
+	bitmap_free(left);
+	kfree(pfns);
+	if (evicted)
+		*evicted = moved;
+	return ret;
+}
+
+/* After a device reset: everything back to system memory. */
+static void svmgpu_evict_work(struct work_struct *work)
+{
+	struct svmgpu_device *gdev =
+		container_of(work, struct svmgpu_device, evict_work);
+
+	down_read(&gdev->remove_lock);
+	if (!gdev->removed)
+		svmgpu_vram_evict_all(gdev, NULL);
+	up_read(&gdev->remove_lock);
 }
 
 static void svmgpu_device_put_action(void *gdev)
@@ -459,6 +715,9 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	int ret;
 
 	spin_lock_init(&gdev->vram_lock);
+	mutex_init(&gdev->evict_lock);
+	INIT_LIST_HEAD(&gdev->vram_lru);
+	INIT_WORK(&gdev->evict_work, svmgpu_evict_work);
 
 	/*
 	 * memunmap_pages() runs after remove(), when the last file may have
@@ -484,7 +743,12 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	}
 	gdev->vram_bitmap = devm_bitmap_zalloc(dev, gdev->vram_size >> PAGE_SHIFT,
 					       GFP_KERNEL);
-	if (!gdev->vram_bitmap)
+	gdev->vram_hold_until = devm_kcalloc(dev, gdev->vram_size >> PAGE_SHIFT,
+					     sizeof(*gdev->vram_hold_until),
+					     GFP_KERNEL);
+	gdev->vram_blocks = devm_kcalloc(dev, gdev->vram_size >> SVMGPU_HUGE_SHIFT,
+					 sizeof(*gdev->vram_blocks), GFP_KERNEL);
+	if (!gdev->vram_bitmap || !gdev->vram_hold_until || !gdev->vram_blocks)
 		return -ENOMEM;
 	gdev->pgmap.range.start = res->start;
 	gdev->pgmap.range.end = res->start + gdev->vram_size - 1;

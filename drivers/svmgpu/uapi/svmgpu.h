@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	4
+#define SVMGPU_UAPI_VERSION_MINOR	5
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -79,7 +79,8 @@ struct svmgpu_info {
  * @width: 4 or 8 (WRITE_IMM, ATOMIC); dst aligned to it
  * @status: out: 0, or the positive errno of this command: EFAULT (address
  *	not mapped or not accessible), EPERM (write to a read-only mapping),
- *	EOPNOTSUPP (atomic the device cannot do there), EIO (device error),
+ *	EOPNOTSUPP (atomic on memory that can be neither device-exclusive nor
+ *	in VRAM: file-backed, shared or hugetlb), EIO (device error),
  *	EHWPOISON (poisoned device memory)
  * @dst: destination user address
  * @src: source user address (COPY)
@@ -130,7 +131,17 @@ struct svmgpu_submit {
  * @commands: commands submitted
  * @pages_mapped: device page-table entries written
  * @migrated_to_vram: pages the device moved into its VRAM (device-wide)
- * @migrated_to_ram: pages it moved back to system memory (device-wide)
+ * @migrated_to_ram: pages it moved back to system memory, evicted ones
+ *	included (device-wide)
+ * @evicted: (1.5) pages evicted from VRAM, under pressure or on request
+ *	(device-wide)
+ * @bytes_copied: (1.5) bytes the engine copied for migrations and
+ *	evictions (device-wide)
+ * @exclusive: (1.5) device-exclusive grants of system pages for atomics
+ *	(device-wide)
+ *
+ * The ioctl number encodes the size: a 1.4 binary's smaller struct gets
+ * the fields it knows.
  */
 struct svmgpu_stats {
 	__u64 faults;
@@ -141,7 +152,13 @@ struct svmgpu_stats {
 	__u64 pages_mapped;
 	__u64 migrated_to_vram;
 	__u64 migrated_to_ram;
+	__u64 evicted;
+	__u64 bytes_copied;
+	__u64 exclusive;
 };
+
+/* struct svmgpu_stats of UAPI 1.4, the smallest GET_STATS accepts */
+#define SVMGPU_STATS_SIZE_V1_4	64
 
 #define SVMGPU_MIGRATE_TO_VRAM		1
 #define SVMGPU_MIGRATE_TO_SYSTEM	2
@@ -191,28 +208,53 @@ struct svmgpu_residency {
 	__u64 bytes;
 };
 
+/* struct svmgpu_policy.policy: where device faults put the data */
 #define SVMGPU_POLICY_MIRROR		0	/* device faults mirror in place */
 #define SVMGPU_POLICY_MIGRATE_ON_FAULT	1	/* device faults pull to VRAM */
+/* struct svmgpu_policy.atomic: device atomics on system memory (1.5) */
+#define SVMGPU_POLICY_ATOMIC_EXCLUSIVE	0	/* make the page device-exclusive */
+#define SVMGPU_POLICY_ATOMIC_VRAM	1	/* move it to VRAM for a timeslice */
 #define SVMGPU_POLICY_MAX_RANGES	64
 
 /**
  * struct svmgpu_policy - what a device fault in a range does
  * @addr: page-aligned start
  * @len: page-aligned length
- * @policy: SVMGPU_POLICY_*
- * @pad: must be 0
+ * @policy: SVMGPU_POLICY_MIRROR or SVMGPU_POLICY_MIGRATE_ON_FAULT
+ * @atomic: SVMGPU_POLICY_ATOMIC_* (was padding before 1.5: 0 is the
+ *	default)
  *
- * The default is SVMGPU_POLICY_MIRROR everywhere. A later call overrides
- * earlier ones where they overlap. With MIGRATE_ON_FAULT a device fault
- * first moves the faulting window (64 KiB, within its VMA) to VRAM, then
- * mirrors it; memory that cannot move (file-backed, VRAM full) is mirrored
- * where it is. -ENOSPC after SVMGPU_POLICY_MAX_RANGES calls.
+ * The default is MIRROR and ATOMIC_EXCLUSIVE everywhere. A later call
+ * overrides earlier ones where they overlap, both fields. With
+ * MIGRATE_ON_FAULT a device fault first moves the faulting window (64 KiB,
+ * within its VMA) to VRAM, then mirrors it; memory that cannot move
+ * (file-backed) is mirrored where it is, and a full VRAM evicts its least
+ * recently used blocks. The atomic policy matters only on a device without
+ * sysmem atomics: a device atomic on system memory then either makes the
+ * page device-exclusive (a CPU access takes it back), or moves the window
+ * to VRAM and keeps it there for the driver's atomic_timeslice_ms against
+ * CPU faults. -ENOSPC after SVMGPU_POLICY_MAX_RANGES calls.
  */
 struct svmgpu_policy {
 	__u64 addr;
 	__u64 len;
 	__u32 policy;
+	__u32 atomic;
+};
+
+/**
+ * struct svmgpu_evict - move all of the device's VRAM back to system memory
+ * @flags: must be 0
+ * @pad: must be 0
+ * @evicted: out: pages moved
+ *
+ * Device-wide, for every process using the device. Returns -EBUSY if some
+ * pages could not be moved (pinned, or busy for seconds).
+ */
+struct svmgpu_evict {
+	__u32 flags;
 	__u32 pad;
+	__u64 evicted;
 };
 
 #define SVMGPU_IOCTL_BASE	'S'
@@ -222,5 +264,6 @@ struct svmgpu_policy {
 #define SVMGPU_IOCTL_MIGRATE	_IOWR(SVMGPU_IOCTL_BASE, 0x03, struct svmgpu_migrate)
 #define SVMGPU_IOCTL_RESIDENCY	_IOW(SVMGPU_IOCTL_BASE, 0x04, struct svmgpu_residency)
 #define SVMGPU_IOCTL_SET_POLICY	_IOW(SVMGPU_IOCTL_BASE, 0x05, struct svmgpu_policy)
+#define SVMGPU_IOCTL_EVICT	_IOWR(SVMGPU_IOCTL_BASE, 0x06, struct svmgpu_evict)
 
 #endif /* _UAPI_SVMGPU_H */
