@@ -308,6 +308,53 @@ TEST_F(migrate, vram_oversubscribed)
 	munmap(p, len);
 }
 
+/*
+ * Transparent huge pages move as 2 MiB device folios: the CPU still maps
+ * them huge (a device-private PMD, or a device-coherent THP), a CPU fault
+ * on a private one brings the whole 2 MiB back at once, and eviction moves
+ * them whole too. The data is right at every step.
+ */
+TEST_F(migrate, thp_moves_as_one_folio)
+{
+	size_t len = 2 * THP_SIZE;
+	__u8 *p = map_thp(len), *want = malloc(len), res[2 * 512];
+	const unsigned int per = THP_SIZE / PAGE;
+	__u64 moved = 0;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_NE(want, NULL);
+	pattern_fill(p, len, 31);
+	ASSERT_EQ(dev_residency(self->fd, p, 2 * per, res), 0);
+	if (!(res[0] & SVMGPU_RES_HUGE))
+		SKIP(return, "the kernel gave no THP");
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM, &moved),
+		  0);
+	EXPECT_EQ(moved, 2 * per);
+	EXPECT_EQ(debugfs_value("vram", "used"), 2 * per);
+	ASSERT_EQ(dev_residency(self->fd, p, 2 * per, res), 0);
+	for (unsigned int i = 0; i < 2 * per; i++)
+		ASSERT_EQ(res[i], SVMGPU_RES_VRAM | SVMGPU_RES_READ |
+			  SVMGPU_RES_WRITE | SVMGPU_RES_HUGE);
+
+	/* one CPU read: private pages come back whole, coherent stay */
+	EXPECT_EQ(p[5], pattern_byte(5, 31));
+	ASSERT_EQ(dev_residency(self->fd, p, 2 * per, res), 0);
+	EXPECT_EQ(res[0] & SVMGPU_RES_WHERE_MASK,
+		  is_coherent(self->fd) ? SVMGPU_RES_VRAM : SVMGPU_RES_SYSTEM);
+	EXPECT_EQ(res[per - 1] & SVMGPU_RES_WHERE_MASK,
+		  res[0] & SVMGPU_RES_WHERE_MASK);
+	EXPECT_EQ(res[per] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_VRAM);
+
+	/* the device works on the folio in VRAM, then all is evicted */
+	ASSERT_EQ(dev_fill(self->fd, p + THP_SIZE + 8 * PAGE, 0, PAGE), 0);
+	ASSERT_EQ(dev_evict(self->fd, NULL), 0);
+	EXPECT_EQ(debugfs_value("vram", "used"), 0);
+	pattern_fill(want, len, 31);
+	memset(want + THP_SIZE + 8 * PAGE, 0, PAGE);
+	EXPECT_EQ(first_difference(p, want, len), -1);
+	free(want);
+}
+
 TEST_F(migrate, bad_arguments)
 {
 	__u8 *p = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);

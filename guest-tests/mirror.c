@@ -212,13 +212,10 @@ TEST_F(mirror, fork_cow)
 /* A 2 MiB transparent huge page, written and read back by the device. */
 TEST_F(mirror, huge_page)
 {
-	size_t len = 4UL << 20;
-	__u8 *raw = map_anon(len, PROT_READ | PROT_WRITE), *p;
+	__u8 *p = map_thp(THP_SIZE);
 	__u64 *q;
 
-	ASSERT_NE(raw, NULL);
-	p = (__u8 *)(((uintptr_t)raw + (2UL << 20) - 1) & ~((2UL << 20) - 1));
-	ASSERT_EQ(madvise(p, 2UL << 20, MADV_HUGEPAGE), 0);
+	ASSERT_NE(p, NULL);
 	p[0] = 1;	/* a THP if the kernel can */
 	ASSERT_EQ(dev_fill(self->fd, p, 0x5555aaaa5555aaaaull, 2UL << 20), 0);
 	q = (__u64 *)p;

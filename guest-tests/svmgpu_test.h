@@ -69,6 +69,24 @@ static inline void *map_anon(size_t len, int prot)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+#define THP_SIZE (2UL << 20)
+
+/*
+ * @len bytes of anonymous memory, 2 MiB aligned, that the kernel backs
+ * with transparent huge pages where it can.
+ */
+static inline __u8 *map_thp(size_t len)
+{
+	__u8 *raw = map_anon(len + THP_SIZE, PROT_READ | PROT_WRITE), *p;
+
+	if (!raw)
+		return NULL;
+	p = (__u8 *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	if (madvise(p, len, MADV_HUGEPAGE))
+		return NULL;
+	return p;
+}
+
 /* Move [addr, addr + len) to VRAM or back; -errno, or 0 and *moved. */
 static inline int dev_migrate(int fd, void *addr, size_t len, __u32 flags,
 			      __u64 *moved)

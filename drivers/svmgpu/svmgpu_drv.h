@@ -239,6 +239,7 @@ struct svmgpu_ctx {
  * @vram_blocks: VRAM in 2 MiB blocks, the unit of the LRU
  * @vram_lru: blocks with allocated pages, least recently used first
  * @vram_fill: the block small allocations fill next
+ * @vram_free_blocks: blocks with no page allocated
  * @vram_hold_until: per VRAM page, the jiffies before which the CPU may not
  *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
  * @evict_lock: one evictor at a time
@@ -283,6 +284,7 @@ struct svmgpu_device {
 	struct svmgpu_vram_block *vram_blocks;
 	struct list_head vram_lru;
 	unsigned long vram_fill;
+	unsigned long vram_free_blocks;
 	unsigned long *vram_hold_until;
 	struct mutex evict_lock;
 	struct work_struct evict_work;

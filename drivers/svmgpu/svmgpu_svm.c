@@ -304,8 +304,11 @@ void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
 			i++;
 			continue;
 		}
+		/* a 2 MiB entry is followed by 511 empty ones it covers */
 		for (run = i; run < npages && (src[run] & MIGRATE_PFN_MIGRATE);)
-			run++;
+			run += src[run] & MIGRATE_PFN_COMPOUND ?
+			       SVMGPU_BLOCK_PAGES : 1;
+		run = min(run, npages);
 		cleared += svmgpu_pt_clear(ctx->gdev, ctx->root,
 					   SVMGPU_PT_LEVELS - 1, 0,
 					   start + i * PAGE_SIZE,

@@ -79,7 +79,6 @@
 
 #include "svmgpu_drv.h"
 
-#define SVMGPU_MIGRATE_WINDOW	64	/* pages per migrate_vma round */
 #define SVMGPU_COPY_TIMEOUT	(10 * HZ)
 
 static struct svmgpu_device *svmgpu_page_device(struct page *page)
@@ -157,15 +156,52 @@ static struct page *svmgpu_vram_alloc(struct svmgpu_device *gdev)
 	gdev->vram_used++;
 	gdev->vram_fill = idx / SVMGPU_BLOCK_PAGES;
 	block = svmgpu_block_of(gdev, idx);
-	if (!block->used++)
+	if (!block->used++) {
 		list_add_tail(&block->lru, &gdev->vram_lru);
-	else
+		gdev->vram_free_blocks--;
+	} else {
 		svmgpu_block_touch(gdev, block);
+	}
 	gdev->vram_hold_until[idx] = jiffies;
 	spin_unlock(&gdev->vram_lock);
 
 	page = pfn_to_page(gdev->vram_pfn + idx);
 	zone_device_page_init(page, &gdev->pgmap, 0);
+	return page;
+}
+
+/* A free 2 MiB VRAM folio (a whole block), initialised and locked. */
+static struct page *svmgpu_vram_alloc_huge(struct svmgpu_device *gdev)
+{
+	unsigned long b, nblocks = gdev->vram_pages / SVMGPU_BLOCK_PAGES;
+	struct svmgpu_vram_block *block = NULL;
+	unsigned long idx, i;
+	struct page *page;
+
+	spin_lock(&gdev->vram_lock);
+	for (b = 0; gdev->vram_free_blocks && b < nblocks; b++) {
+		if (!gdev->vram_blocks[b].used) {
+			block = &gdev->vram_blocks[b];
+			break;
+		}
+	}
+	if (!block) {
+		spin_unlock(&gdev->vram_lock);
+		return NULL;
+	}
+	idx = b * SVMGPU_BLOCK_PAGES;
+	bitmap_set(gdev->vram_bitmap, idx, SVMGPU_BLOCK_PAGES);
+	gdev->vram_used += SVMGPU_BLOCK_PAGES;
+	gdev->vram_free_blocks--;
+	block->used = SVMGPU_BLOCK_PAGES;
+	list_add_tail(&block->lru, &gdev->vram_lru);
+	for (i = 0; i < SVMGPU_BLOCK_PAGES; i++)
+		gdev->vram_hold_until[idx + i] = jiffies;
+	spin_unlock(&gdev->vram_lock);
+
+	page = pfn_to_page(gdev->vram_pfn + idx);
+	zone_device_folio_init(page_folio(page), &gdev->pgmap,
+			       SVMGPU_HUGE_SHIFT - PAGE_SHIFT);
 	return page;
 }
 
@@ -189,26 +225,49 @@ static void svmgpu_folio_free(struct folio *folio)
 {
 	struct svmgpu_device *gdev = svmgpu_page_device(&folio->page);
 	unsigned long idx = folio_pfn(folio) - gdev->vram_pfn;
+	unsigned long nr = folio_nr_pages(folio);
 	struct svmgpu_vram_block *block = svmgpu_block_of(gdev, idx);
 
 	spin_lock(&gdev->vram_lock);
-	if (!WARN_ON(!test_bit(idx, gdev->vram_bitmap))) {
-		__clear_bit(idx, gdev->vram_bitmap);
-		gdev->vram_used--;
-		if (!--block->used)
+	if (!WARN_ON(!test_bit(idx, gdev->vram_bitmap) ||
+		     block->used < nr)) {
+		bitmap_clear(gdev->vram_bitmap, idx, nr);
+		gdev->vram_used -= nr;
+		block->used -= nr;
+		if (!block->used) {
 			list_del_init(&block->lru);
+			gdev->vram_free_blocks++;
+		}
 	}
 	spin_unlock(&gdev->vram_lock);
 }
 
-static unsigned long svmgpu_vram_free_pages(struct svmgpu_device *gdev)
+/*
+ * A 2 MiB device folio is split (a CPU fault on part of it, a partial
+ * munmap): each piece is freed on its own later, and svmgpu_folio_free()
+ * frees what it covers. The driver's per-page state is indexed by pfn (the
+ * allocation bitmap, the atomic timeslice), so a piece needs only what the
+ * core expects of every device page: its pagemap.
+ */
+static void svmgpu_folio_split(struct folio *head, struct folio *tail)
 {
-	unsigned long free;
+	if (!tail)
+		return;
+	tail->pgmap = head->pgmap;
+	tail->page.mapping = head->page.mapping;
+}
+
+/* Is there room for @npages, in a free block if @block? */
+static bool svmgpu_vram_has_room(struct svmgpu_device *gdev,
+				 unsigned long npages, bool block)
+{
+	bool room;
 
 	spin_lock(&gdev->vram_lock);
-	free = gdev->vram_pages - gdev->vram_used;
+	room = gdev->vram_pages - gdev->vram_used >= npages &&
+	       (!block || gdev->vram_free_blocks);
 	spin_unlock(&gdev->vram_lock);
-	return free;
+	return room;
 }
 
 /* Give back a device page we allocated but will not migrate to. */
@@ -225,17 +284,17 @@ MODULE_PARM_DESC(atomic_timeslice_ms,
 		 "how long a page moved to VRAM for a device atomic stays there before a CPU fault may take it back (default 5)");
 
 /*
- * Copy one page between system memory (bus address @sys) and VRAM (@off),
- * or zero the VRAM page when @sys is 0 and @to_vram: append the command.
+ * Copy @len bytes between system memory (bus address @sys) and VRAM (@off),
+ * or zero them in VRAM when @sys is 0 and @to_vram.
  */
 static void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram,
-			    dma_addr_t sys, u64 off)
+			    dma_addr_t sys, u64 off, size_t len)
 {
 	u8 vram = SVMGPU_SPACE_VRAM, sysm = SVMGPU_SPACE_SYS;
 
 	*cmd = (struct svmgpu_cmd) {
 		.opcode = SVMGPU_OP_COPY,
-		.len = PAGE_SIZE,
+		.len = len,
 	};
 	if (to_vram && !sys) {
 		cmd->opcode = SVMGPU_OP_FILL;
@@ -254,29 +313,110 @@ static void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram,
 	}
 }
 
+/* Commands per ring submission: well within SVMGPU_RING_ENTRIES. */
+#define SVMGPU_COPY_BATCH	128
+
 /* Run @n copies on the kernel ring; 0 only if every one succeeded. */
 static int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 			   unsigned int n)
 {
-	unsigned int i;
-	int ret;
+	unsigned int i, done, batch;
+	int ret = 0;
 
-	if (!n)
-		return 0;
-	ret = svmgpu_ring_run(&gdev->rings[SVMGPU_RING_KERNEL], cmds, n,
-			      SVMGPU_COPY_TIMEOUT);
-	for (i = 0; !ret && i < n; i++)
-		if (cmds[i].status != SVMGPU_DESC_STATUS_OK)
-			ret = -EIO;
+	for (done = 0; !ret && done < n; done += batch) {
+		batch = min_t(unsigned int, n - done, SVMGPU_COPY_BATCH);
+		ret = svmgpu_ring_run(&gdev->rings[SVMGPU_RING_KERNEL],
+				      cmds + done, batch, SVMGPU_COPY_TIMEOUT);
+		for (i = done; !ret && i < done + batch; i++)
+			if (cmds[i].status != SVMGPU_DESC_STATUS_OK)
+				ret = -EIO;
+	}
 	return ret;
+}
+
+/* The DMA mapping of one copy, undone after the copies ran. */
+struct svmgpu_copy_map {
+	dma_addr_t dma;
+	size_t len;
+};
+
+/*
+ * Destination and copy command for one entry of @order (0, or a 2 MiB
+ * folio) whose source is @spage (NULL: a hole, towards VRAM only). Returns
+ * the dst entry, or 0 when no destination could be made.
+ */
+static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
+					struct vm_area_struct *vma,
+					unsigned long addr, struct page *spage,
+					unsigned int order, bool to_vram,
+					bool hold, struct svmgpu_cmd *cmd,
+					struct svmgpu_copy_map *map)
+{
+	size_t len = PAGE_SIZE << order;
+	struct page *dpage, *sys;
+	struct folio *folio;
+	u64 off;
+
+	if (to_vram) {
+		dpage = order ? svmgpu_vram_alloc_huge(gdev) :
+				svmgpu_vram_alloc(gdev);
+		if (!dpage)
+			return 0;	/* VRAM full: stays in RAM */
+		sys = spage;
+		off = svmgpu_page_vram_offset(gdev, dpage);
+		if (hold) {
+			unsigned long i, idx = off >> PAGE_SHIFT;
+
+			for (i = 0; i < 1UL << order; i++)
+				WRITE_ONCE(gdev->vram_hold_until[idx + i],
+					   jiffies +
+					   msecs_to_jiffies(atomic_timeslice_ms));
+		}
+	} else {
+		if (WARN_ON(!spage || !svmgpu_is_own_vram_page(gdev, spage)))
+			return 0;
+		if (order)
+			folio = vma ? vma_alloc_folio(GFP_TRANSHUGE, order, vma,
+						      addr) :
+				      folio_alloc(GFP_TRANSHUGE, order);
+		else
+			folio = vma ? vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0,
+						      vma, addr) :
+				      folio_alloc(GFP_HIGHUSER_MOVABLE |
+						  __GFP_NOFAIL, 0);
+		if (!folio)
+			return 0;
+		folio_lock(folio);
+		dpage = &folio->page;
+		sys = dpage;
+		off = svmgpu_page_vram_offset(gdev, spage);
+	}
+	map->len = len;
+	map->dma = 0;
+	if (sys) {
+		map->dma = dma_map_page(&gdev->pdev->dev, sys, 0, len,
+					DMA_BIDIRECTIONAL);
+		if (dma_mapping_error(&gdev->pdev->dev, map->dma)) {
+			map->dma = 0;
+			svmgpu_vram_drop(dpage);
+			return 0;
+		}
+	}
+	svmgpu_copy_cmd(cmd, to_vram, map->dma, off, len);
+	return migrate_pfn(page_to_pfn(dpage)) |
+	       (order ? MIGRATE_PFN_COMPOUND : 0);
 }
 
 /*
  * Allocate destinations and copy for one migrate_vma window or eviction
- * batch. @src/@dst as migrate_vma_setup() or migrate_device_range() left
- * them; @vma is NULL for eviction. Entries whose destination could not be
- * made get dst 0 and stay where they are. Returns how many were copied;
- * migrate_*_pages() may still refuse some (svmgpu_migrate_account()).
+ * batch. @src/@dst as migrate_vma_setup() or migrate_device_pfns() left
+ * them; @vma is NULL for eviction. A 2 MiB entry (MIGRATE_PFN_COMPOUND)
+ * moves as one folio; if none is free on the other side it moves as 512
+ * pages in a migration (the core splits the source), and not at all in an
+ * eviction (migrate_device_pages() cannot split without a VMA: it is
+ * retried). Entries whose destination could not be made get dst 0 and stay
+ * where they are. Returns how many pages were copied; migrate_*_pages()
+ * may still refuse some (svmgpu_migrate_account()).
  */
 static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 					 struct vm_area_struct *vma,
@@ -284,78 +424,81 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 					 unsigned long *dst, unsigned long npages,
 					 bool to_vram, bool hold)
 {
-	unsigned long i, moved = 0;
+	unsigned long i, j, nr, moved = 0;
+	struct svmgpu_copy_map *map;
 	struct svmgpu_cmd *cmds;
 	unsigned int n = 0;
-	dma_addr_t *dma;
+	u64 bytes = 0;
 	int ret;
 
 	for (i = 0; i < npages; i++)
 		dst[i] = 0;
-	cmds = kcalloc(npages, sizeof(*cmds), GFP_KERNEL);
-	dma = kcalloc(npages, sizeof(*dma), GFP_KERNEL);
-	if (!cmds || !dma)
+	cmds = kvcalloc(npages, sizeof(*cmds), GFP_KERNEL);
+	map = kvcalloc(npages, sizeof(*map), GFP_KERNEL);
+	if (!cmds || !map)
 		goto out;	/* nothing moves; the caller retries or fails */
 
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < npages; i += nr) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
-		struct page *dpage, *sys;
-		u64 off;
+		unsigned long wflag = 0, addr = start + i * PAGE_SIZE;
 
+		nr = 1;
 		if (!(src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
-		if (to_vram) {
-			dpage = svmgpu_vram_alloc(gdev);
-			if (!dpage)
-				continue;	/* VRAM full: stays in RAM */
-			sys = spage;
-			off = svmgpu_page_vram_offset(gdev, dpage);
-			if (hold)
-				WRITE_ONCE(gdev->vram_hold_until[off >> PAGE_SHIFT],
-					   jiffies +
-					   msecs_to_jiffies(atomic_timeslice_ms));
-		} else {
-			if (WARN_ON(!spage ||
-				    !svmgpu_is_own_vram_page(gdev, spage)))
-				continue;
-			dpage = vma ? alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
-						     start + i * PAGE_SIZE) :
-				      alloc_page(GFP_HIGHUSER_MOVABLE |
-						 __GFP_NOFAIL);
-			if (!dpage)
-				continue;
-			lock_page(dpage);
-			sys = dpage;
-			off = svmgpu_page_vram_offset(gdev, spage);
-		}
-		if (sys) {
-			dma[n] = dma_map_page(&gdev->pdev->dev, sys, 0, PAGE_SIZE,
-					      DMA_BIDIRECTIONAL);
-			if (dma_mapping_error(&gdev->pdev->dev, dma[n])) {
-				dma[n] = 0;
-				svmgpu_vram_drop(dpage);
-				continue;
-			}
-		}
-		svmgpu_copy_cmd(&cmds[n], to_vram, dma[n], off);
-		n++;
-		dst[i] = migrate_pfn(page_to_pfn(dpage));
 		if ((src[i] & MIGRATE_PFN_WRITE) ||
 		    (!spage && vma && (vma->vm_flags & VM_WRITE)))
-			dst[i] |= MIGRATE_PFN_WRITE;
-		moved++;
+			wflag = MIGRATE_PFN_WRITE;
+		if (src[i] & MIGRATE_PFN_COMPOUND) {
+			nr = min(npages - i, SVMGPU_BLOCK_PAGES);
+			dst[i] = svmgpu_migrate_one(gdev, vma, addr, spage,
+						    SVMGPU_HUGE_SHIFT - PAGE_SHIFT,
+						    to_vram, hold, &cmds[n],
+						    &map[n]);
+			if (dst[i]) {
+				dst[i] |= wflag;
+				bytes += map[n++].len;
+				moved += nr;
+				continue;
+			}
+			if (!vma)
+				continue;
+			/* page by page: the core splits the source folio */
+			for (j = 0; j < nr; j++) {
+				struct page *sub = spage ? spage + j : NULL;
+				unsigned long d;
+
+				d = svmgpu_migrate_one(gdev, vma,
+						       addr + j * PAGE_SIZE,
+						       sub, 0, to_vram, hold,
+						       &cmds[n], &map[n]);
+				dst[i + j] = d;
+				if (!d)
+					continue;
+				dst[i + j] |= wflag;
+				bytes += map[n++].len;
+				moved++;
+			}
+			continue;
+		}
+		dst[i] = svmgpu_migrate_one(gdev, vma, addr, spage, 0, to_vram,
+					    hold, &cmds[n], &map[n]);
+		if (dst[i]) {
+			dst[i] |= wflag;
+			bytes += map[n++].len;
+			moved++;
+		}
 	}
 
 	ret = svmgpu_copy_run(gdev, cmds, n);
 	/* Unmap before any page is given back (swiotlb copies back). */
 	for (i = 0; i < n; i++)
-		if (dma[i])
-			dma_unmap_page(&gdev->pdev->dev, dma[i], PAGE_SIZE,
+		if (map[i].dma)
+			dma_unmap_page(&gdev->pdev->dev, map[i].dma, map[i].len,
 				       DMA_BIDIRECTIONAL);
 	if (ret) {
 		/* Nothing moves: every source keeps its data. */
-		pci_err(gdev->pdev, "migration copy failed, %u pages stay put\n",
-			n);
+		pci_err(gdev->pdev, "migration copy failed, %lu pages stay put\n",
+			moved);
 		for (i = 0; i < npages; i++) {
 			if (dst[i])
 				svmgpu_vram_drop(migrate_pfn_to_page(dst[i]));
@@ -363,11 +506,11 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 		}
 		moved = 0;
 	} else {
-		atomic64_add((u64)n * PAGE_SIZE, &gdev->stats.bytes_copied);
+		atomic64_add(bytes, &gdev->stats.bytes_copied);
 	}
 out:
-	kfree(cmds);
-	kfree(dma);
+	kvfree(cmds);
+	kvfree(map);
 	return moved;
 }
 
@@ -383,7 +526,9 @@ static unsigned long svmgpu_migrate_account(struct svmgpu_device *gdev,
 	unsigned long i, moved = 0;
 
 	for (i = 0; i < npages; i++)
-		moved += dst[i] && (src[i] & MIGRATE_PFN_MIGRATE);
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+			moved += dst[i] & MIGRATE_PFN_COMPOUND ?
+				 SVMGPU_BLOCK_PAGES : 1;
 	atomic64_add(moved, to_vram ? &gdev->stats.migrated_to_vram :
 			    &gdev->stats.migrated_to_ram);
 	return moved;
@@ -410,16 +555,21 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			 u64 *moved)
 {
 	struct svmgpu_device *gdev = ctx->gdev;
-	unsigned long src[SVMGPU_MIGRATE_WINDOW], dst[SVMGPU_MIGRATE_WINDOW];
 	struct mm_struct *mm = ctx->mm;
-	unsigned long addr;
+	unsigned long addr, *src, *dst;
 	int ret = 0;
 
 	*moved = 0;
 	if (!gdev->vram_pages)
 		return -EOPNOTSUPP;
-	if (!mmget_not_zero(mm))
+	src = kvmalloc_array(2 * SVMGPU_BLOCK_PAGES, sizeof(*src), GFP_KERNEL);
+	if (!src)
+		return -ENOMEM;
+	dst = src + SVMGPU_BLOCK_PAGES;
+	if (!mmget_not_zero(mm)) {
+		kvfree(src);
 		return -ESRCH;
+	}
 	mmap_read_lock(mm);
 	for (addr = start; addr < end;) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
@@ -433,8 +583,9 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			.src = src,
 			.dst = dst,
 			.pgmap_owner = to_vram ? (void *)ctx : gdev,
-			.flags = to_vram ? MIGRATE_VMA_SELECT_SYSTEM :
-					   svmgpu_select_vram(gdev),
+			.flags = (to_vram ? MIGRATE_VMA_SELECT_SYSTEM :
+					    svmgpu_select_vram(gdev)) |
+				 MIGRATE_VMA_SELECT_COMPOUND,
 		};
 		unsigned long next;
 
@@ -442,8 +593,10 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			ret = -EINVAL;
 			break;
 		}
+		/* up to the next 2 MiB boundary: a THP moves as one folio */
 		next = min3(end, vma->vm_end,
-			    addr + SVMGPU_MIGRATE_WINDOW * PAGE_SIZE);
+			    ALIGN_DOWN(addr, SVMGPU_BLOCK_PAGES * PAGE_SIZE) +
+			    SVMGPU_BLOCK_PAGES * PAGE_SIZE);
 		args.vma = vma;
 		args.start = addr;
 		args.end = next;
@@ -464,6 +617,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
+	kvfree(src);
 	return ret;
 }
 
@@ -481,15 +635,17 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 	struct svmgpu_device *gdev = svmgpu_page_device(vmf->page);
 	unsigned long hold_until = READ_ONCE(gdev->vram_hold_until
 		[svmgpu_page_vram_offset(gdev, vmf->page) >> PAGE_SHIFT]);
-	unsigned long src = 0, dst = 0;
+	/* a 2 MiB folio the CPU maps whole (no PTE table) moves whole */
+	bool huge = folio_test_large(page_folio(vmf->page)) && !vmf->pte;
+	unsigned long size = huge ? SVMGPU_BLOCK_PAGES * PAGE_SIZE : PAGE_SIZE;
+	unsigned long one[2] = { 0, 0 }, *src = one;
 	struct migrate_vma args = {
 		.vma = vmf->vma,
-		.start = vmf->address & PAGE_MASK,
-		.end = (vmf->address & PAGE_MASK) + PAGE_SIZE,
-		.src = &src,
-		.dst = &dst,
+		.start = ALIGN_DOWN(vmf->address, size),
+		.end = ALIGN_DOWN(vmf->address, size) + size,
 		.pgmap_owner = gdev,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 (huge ? MIGRATE_VMA_SELECT_COMPOUND : 0),
 		.fault_page = vmf->page,
 	};
 	vm_fault_t ret = 0;
@@ -498,21 +654,35 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		cond_resched();
 		return 0;
 	}
-	if (migrate_vma_setup(&args))
-		return VM_FAULT_SIGBUS;
-	if ((src & MIGRATE_PFN_MIGRATE) &&
-	    !svmgpu_migrate_copy(gdev, args.vma, args.start, &src, &dst, 1,
-				 false, false))
+	if (huge) {
+		src = kvmalloc_array(2 * SVMGPU_BLOCK_PAGES, sizeof(*src),
+				     GFP_KERNEL);
+		if (!src)
+			return VM_FAULT_OOM;
+	}
+	args.src = src;
+	args.dst = src + (size >> PAGE_SHIFT);
+	if (migrate_vma_setup(&args)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	if (args.cpages &&
+	    !svmgpu_migrate_copy(gdev, args.vma, args.start, args.src,
+				 args.dst, args.npages, false, false))
 		ret = VM_FAULT_SIGBUS;	/* the page stays in VRAM */
 	migrate_vma_pages(&args);
-	svmgpu_migrate_account(gdev, &src, &dst, 1, false);
+	svmgpu_migrate_account(gdev, args.src, args.dst, args.npages, false);
 	migrate_vma_finalize(&args);
+out:
+	if (src != one)
+		kvfree(src);
 	return ret;
 }
 
 static const struct dev_pagemap_ops svmgpu_private_ops = {
 	.folio_free = svmgpu_folio_free,
 	.migrate_to_ram = svmgpu_migrate_to_ram,
+	.folio_split = svmgpu_folio_split,
 };
 
 static const struct dev_pagemap_ops svmgpu_coherent_ops = {
@@ -520,8 +690,8 @@ static const struct dev_pagemap_ops svmgpu_coherent_ops = {
 };
 
 /*
- * Evict the pages in @pfns (device pfns, any order): the physical
- * migration of the Eviction DOC section, in windows. @pfns is overwritten.
+ * Evict the pages in @pfns (device pfns of one block, in order): the
+ * physical migration of the Eviction DOC section. @pfns is overwritten.
  * The VRAM index of each page that moved is cleared in @left, if given.
  * Returns how many pages moved to system memory.
  */
@@ -529,27 +699,28 @@ static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
 				       unsigned long *pfns, unsigned long n,
 				       unsigned long *left)
 {
-	unsigned long dst[SVMGPU_MIGRATE_WINDOW], moved = 0, i, j;
+	unsigned long *dst, moved, j;
 
 	lockdep_assert_held(&gdev->evict_lock);
-	for (i = 0; i < n; i += SVMGPU_MIGRATE_WINDOW) {
-		unsigned long *src = pfns + i;
-		unsigned long cnt = min_t(unsigned long, n - i,
-					  SVMGPU_MIGRATE_WINDOW);
-		unsigned long done;
-
-		migrate_device_pfns(src, cnt);
-		svmgpu_migrate_copy(gdev, NULL, 0, src, dst, cnt, false, false);
-		migrate_device_pages(src, dst, cnt);
-		done = svmgpu_migrate_account(gdev, src, dst, cnt, false);
-		for (j = 0; left && j < cnt; j++)
-			if (dst[j] && (src[j] & MIGRATE_PFN_MIGRATE))
-				__clear_bit(page_to_pfn(migrate_pfn_to_page(src[j])) -
-					    gdev->vram_pfn, left);
-		migrate_device_finalize(src, dst, cnt);
-		atomic64_add(done, &gdev->stats.evicted);
-		moved += done;
-	}
+	/* one block at most: a 2 MiB folio must be whole in one call */
+	if (WARN_ON(n > SVMGPU_BLOCK_PAGES))
+		return 0;
+	dst = kvmalloc_array(n, sizeof(*dst), GFP_KERNEL);
+	if (!dst)
+		return 0;
+	migrate_device_pfns(pfns, n);
+	svmgpu_migrate_copy(gdev, NULL, 0, pfns, dst, n, false, false);
+	migrate_device_pages(pfns, dst, n);
+	moved = svmgpu_migrate_account(gdev, pfns, dst, n, false);
+	for (j = 0; left && j < n; j++)
+		if (dst[j] && (pfns[j] & MIGRATE_PFN_MIGRATE))
+			bitmap_clear(left, page_to_pfn(migrate_pfn_to_page(pfns[j])) -
+				     gdev->vram_pfn,
+				     dst[j] & MIGRATE_PFN_COMPOUND ?
+				     SVMGPU_BLOCK_PAGES : 1);
+	migrate_device_finalize(pfns, dst, n);
+	atomic64_add(moved, &gdev->stats.evicted);
+	kvfree(dst);
 	return moved;
 }
 
@@ -575,7 +746,8 @@ static unsigned long svmgpu_block_pfns(struct svmgpu_device *gdev,
  * svmgpu_vram_make_room() - evict least-recently-used VRAM until @npages
  *	pages are free
  * @gdev: the device
- * @npages: pages wanted
+ * @npages: pages wanted; from SVMGPU_BLOCK_PAGES on, a whole free block is
+ *	wanted too (for a 2 MiB folio)
  *
  * Best effort: each block on the LRU is tried at most once per call, and
  * pages that cannot be taken now stay. The caller allocates what is free
@@ -586,15 +758,17 @@ void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages)
 {
 	unsigned long *pfns, tries, b, n;
 
+	bool block = npages >= SVMGPU_BLOCK_PAGES;
+
 	npages = min(npages, gdev->vram_pages);
-	if (svmgpu_vram_free_pages(gdev) >= npages)
+	if (svmgpu_vram_has_room(gdev, npages, block))
 		return;
 	pfns = kmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return;
 	mutex_lock(&gdev->evict_lock);
 	for (tries = 0; tries < gdev->vram_pages / SVMGPU_BLOCK_PAGES &&
-	     svmgpu_vram_free_pages(gdev) < npages; tries++) {
+	     !svmgpu_vram_has_room(gdev, npages, block); tries++) {
 		struct svmgpu_vram_block *victim;
 
 		spin_lock(&gdev->vram_lock);
@@ -717,6 +891,7 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	spin_lock_init(&gdev->vram_lock);
 	mutex_init(&gdev->evict_lock);
 	INIT_LIST_HEAD(&gdev->vram_lru);
+	gdev->vram_free_blocks = gdev->vram_size >> SVMGPU_HUGE_SHIFT;
 	INIT_WORK(&gdev->evict_work, svmgpu_evict_work);
 
 	/*
