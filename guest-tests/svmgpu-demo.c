@@ -7,14 +7,20 @@
  * copies it to another, faulting the pages in as it goes; the buffer then
  * moves to VRAM, the device increments every 64-bit word there with
  * atomics, and the CPU reads it (device-private pages fault back to system
- * memory, device-coherent ones are read in place). The CPU checks every
- * byte, and the driver's counters tell what happened. Exits non-zero if a
+ * memory, device-coherent ones are read in place). Then a working set twice
+ * as large as VRAM: device writes pull it into VRAM on fault and a
+ * migration moves all of it, so the driver evicts least-recently-used VRAM
+ * as it goes. Last, CPU threads and device atomics increment one counter
+ * together (the page goes device-exclusive for each device atomic, and
+ * back to the CPU on its next access). The CPU checks every byte and the
+ * sum, and the driver's counters tell what happened. Exits non-zero if a
  * device does not answer or a byte is wrong.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +137,142 @@ static int vram_workload(int fd, const char *path)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Twice VRAM (at most 512 MiB): device writes migrate on fault, then all of
+ * it moves to VRAM; least-recently-used VRAM is evicted to make room.
+ */
+static int oversubscribed_workload(int fd, const char *path, size_t vram)
+{
+	size_t len = vram * 2 > (512u << 20) ? 512u << 20 : vram * 2;
+	size_t words = len / 8, stride = (1 << 20) / 8, bad = 0;
+	struct svmgpu_migrate m = { .len = len, .flags = SVMGPU_MIGRATE_TO_VRAM };
+	struct svmgpu_policy pol = { .len = len,
+				     .policy = SVMGPU_POLICY_MIGRATE_ON_FAULT };
+	struct svmgpu_stats before, after;
+	struct svmgpu_user_cmd w[64];
+	unsigned long long *p;
+	double t_fault, t_move;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	madvise(p, len, MADV_HUGEPAGE);
+	for (size_t i = 0; i < words; i++)
+		p[i] = i * 3;
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &before);
+	pol.addr = (uintptr_t)p;
+	m.addr = (uintptr_t)p;
+	if (ioctl(fd, SVMGPU_IOCTL_SET_POLICY, &pol))
+		return -1;
+
+	/* one device write per MiB: each fault pulls its window into VRAM */
+	t_fault = now();
+	for (size_t base = 0; base < words; base += 64 * stride) {
+		struct svmgpu_submit sub = { .cmds = (uintptr_t)w };
+
+		for (size_t i = base; i < words && i < base + 64 * stride;
+		     i += stride)
+			w[sub.count++] = (struct svmgpu_user_cmd){
+				.op = SVMGPU_CMD_WRITE_IMM, .width = 8,
+				.dst = (uintptr_t)&p[i], .operand = ~i,
+			};
+		if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub))
+			return -1;
+		for (unsigned int i = 0; i < sub.count; i++)
+			bad += w[i].status != 0;
+	}
+	t_fault = now() - t_fault;
+	t_move = now();
+	if (ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m)) {
+		fprintf(stderr, "svmgpu-demo: %s: MIGRATE: %s\n", path, strerror(errno));
+		return -1;
+	}
+	t_move = now() - t_move;
+	for (size_t i = 0; i < words; i++)
+		bad += p[i] != (i % stride ? i * 3 : ~i);
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &after);
+	printf("%s: working set %zu MiB = %.1fx VRAM: %zu device writes ",
+	       path, len >> 20, (double)len / vram, words / stride);
+	printf("migrating on fault in %.0f ms, then all of it to VRAM in %.0f ms\n",
+	       t_fault * 1e3, t_move * 1e3);
+	printf("%s: %llu pages to VRAM, %llu evicted to make room, ", path,
+	       (unsigned long long)(after.migrated_to_vram - before.migrated_to_vram),
+	       (unsigned long long)(after.evicted - before.evicted));
+	printf("%llu MiB copied by the engine; CPU check: %zu wrong words\n",
+	       (unsigned long long)(after.bytes_copied - before.bytes_copied) >> 20,
+	       bad);
+	munmap(p, len);
+	return bad ? -1 : 0;
+}
+
+struct adder {
+	unsigned long long *counter;
+	int *stop;
+	unsigned long long adds;
+};
+
+static void *cpu_adder(void *arg)
+{
+	struct adder *a = arg;
+
+	do {
+		__atomic_fetch_add(a->counter, 1, __ATOMIC_RELAXED);
+		a->adds++;
+	} while (!__atomic_load_n(a->stop, __ATOMIC_RELAXED));
+	return NULL;
+}
+
+/* Two CPU threads and the device increment one counter at once. */
+static int atomic_workload(int fd, const char *path)
+{
+	unsigned long long *counter, want = 0, rounds = 200;
+	struct svmgpu_user_cmd add = {
+		.op = SVMGPU_CMD_ATOMIC, .atomic_op = SVMGPU_ATOM_ADD,
+		.width = 8, .operand = 1,
+	};
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&add, .count = 1 };
+	struct svmgpu_stats before, after;
+	struct adder adders[2];
+	pthread_t threads[2];
+	int stop = 0, bad = 0;
+
+	counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (counter == MAP_FAILED)
+		return -1;
+	*counter = 0;
+	add.dst = (uintptr_t)counter;
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &before);
+	for (int t = 0; t < 2; t++) {
+		adders[t] = (struct adder){ .counter = counter, .stop = &stop };
+		if (pthread_create(&threads[t], NULL, cpu_adder, &adders[t]))
+			return -1;
+	}
+	for (unsigned long long r = 0; r < rounds; r++) {
+		add.status = 0;
+		add.result = 0;
+		if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub) || add.status)
+			bad++;
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (int t = 0; t < 2; t++) {
+		pthread_join(threads[t], NULL);
+		want += adders[t].adds;
+	}
+	want += rounds;
+	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &after);
+	bad += *counter != want;
+	printf("%s: counter = %llu, CPU threads added %llu, device %llu: %s\n",
+	       path, *counter, want - rounds, rounds, bad ? "WRONG" : "exact");
+	printf("%s: the device faulted %llu times for its atomics, ", path,
+	       (unsigned long long)(after.faults - before.faults));
+	printf("got the page exclusive %llu times\n",
+	       (unsigned long long)(after.exclusive - before.exclusive));
+	munmap(counter, 4096);
+	return bad ? -1 : 0;
+}
+
 static int show_device(const char *name)
 {
 	struct svmgpu_info info;
@@ -163,6 +305,10 @@ static int show_device(const char *name)
 	ret = svm_workload(fd, path);
 	if (!ret)
 		ret = vram_workload(fd, path);
+	if (!ret)
+		ret = oversubscribed_workload(fd, path, info.vram_size);
+	if (!ret)
+		ret = atomic_workload(fd, path);
 	close(fd);
 	return ret;
 }
