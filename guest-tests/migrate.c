@@ -355,6 +355,45 @@ TEST_F(migrate, thp_moves_as_one_folio)
 	free(want);
 }
 
+/* The driver's tracepoints fire: a migration, a device fault, eviction. */
+TEST_F(migrate, tracepoints)
+{
+	const char *dir = "/sys/kernel/debug/tracing";
+	__u8 *p = map_anon(4 * PAGE, PROT_READ | PROT_WRITE), out[8];
+	char path[128], buf[8192];
+	ssize_t n;
+	int tfd;
+
+	ASSERT_NE(p, NULL);
+	snprintf(path, sizeof(path), "%s/events/svmgpu/enable", dir);
+	if (access(path, W_OK))
+		SKIP(return, "no tracefs at %s", dir);
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	ASSERT_EQ(write_sysfs(path, ""), 0);		/* clear */
+	snprintf(path, sizeof(path), "%s/events/svmgpu/enable", dir);
+	ASSERT_EQ(write_sysfs(path, "1"), 0);
+	memset(p, 7, 4 * PAGE);
+	ASSERT_EQ(dev_copy(self->fd, out, p, 8), 0);
+	ASSERT_EQ(dev_migrate(self->fd, p, 4 * PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      NULL), 0);
+	ASSERT_EQ(dev_evict(self->fd, NULL), 0);
+	ASSERT_EQ(write_sysfs(path, "0"), 0);
+
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	tfd = open(path, O_RDONLY);
+	ASSERT_GE(tfd, 0);
+	n = read(tfd, buf, sizeof(buf) - 1);
+	close(tfd);
+	ASSERT_GT(n, 0);
+	buf[n] = 0;
+	EXPECT_NE(strstr(buf, "svmgpu_fault:"), NULL) TH_LOG("%s", buf);
+	EXPECT_NE(strstr(buf, "replay"), NULL);
+	EXPECT_NE(strstr(buf, "svmgpu_migrate:"), NULL);
+	EXPECT_NE(strstr(buf, "to VRAM: 4 pages moved"), NULL);
+	EXPECT_NE(strstr(buf, "svmgpu_invalidate:"), NULL);
+	EXPECT_NE(strstr(buf, "svmgpu_evict:"), NULL);
+}
+
 TEST_F(migrate, bad_arguments)
 {
 	__u8 *p = map_anon(4 * PAGE, PROT_READ | PROT_WRITE);

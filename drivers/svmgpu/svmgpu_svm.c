@@ -60,6 +60,9 @@
 
 #include "svmgpu_drv.h"
 
+#define CREATE_TRACE_POINTS
+#include "svmgpu_trace.h"
+
 /* === device page tables === */
 
 static struct svmgpu_pt *svmgpu_pt_alloc(struct svmgpu_device *gdev,
@@ -266,6 +269,8 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 			  svmgpu_pt_clear(ctx->gdev, ctx->root,
 					  SVMGPU_PT_LEVELS - 1, 0, start, end) :
 			  0;
+		trace_svmgpu_invalidate(ctx->gdev->id, ctx->id, start, end,
+					range->event, cleared);
 		if (cleared) {
 			svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE,
 					      ctx->id, start, end - start);
@@ -853,6 +858,7 @@ static int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
 		return ret;
 	ret = svmgpu_grant_exclusive(ctx, addr, &pn.mni);
 	mmu_interval_notifier_remove(&pn.mni);
+	trace_svmgpu_exclusive(ctx->gdev->id, ctx->id, addr, ret);
 	return ret;
 }
 
@@ -923,6 +929,7 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	if (ret == -EOPNOTSUPP)
 		ret = svmgpu_map_exclusive(ctx, addr);
 	mmput(mm);
+	trace_svmgpu_fault(gdev->id, ctx->id, addr, access, ret);
 	return ret;
 }
 

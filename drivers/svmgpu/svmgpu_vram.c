@@ -78,6 +78,7 @@
 #include <linux/slab.h>
 
 #include "svmgpu_drv.h"
+#include "svmgpu_trace.h"
 
 #define SVMGPU_COPY_TIMEOUT	(10 * HZ)
 
@@ -618,6 +619,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 	mmap_read_unlock(mm);
 	mmput(mm);
 	kvfree(src);
+	trace_svmgpu_migrate(gdev->id, start, end, to_vram, *moved);
 	return ret;
 }
 
@@ -671,7 +673,9 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 				 args.dst, args.npages, false, false))
 		ret = VM_FAULT_SIGBUS;	/* the page stays in VRAM */
 	migrate_vma_pages(&args);
-	svmgpu_migrate_account(gdev, args.src, args.dst, args.npages, false);
+	trace_svmgpu_migrate(gdev->id, args.start, args.end, false,
+			     svmgpu_migrate_account(gdev, args.src, args.dst,
+						    args.npages, false));
 	migrate_vma_finalize(&args);
 out:
 	if (src != one)
@@ -720,6 +724,7 @@ static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
 				     SVMGPU_BLOCK_PAGES : 1);
 	migrate_device_finalize(pfns, dst, n);
 	atomic64_add(moved, &gdev->stats.evicted);
+	trace_svmgpu_evict(gdev->id, n, moved);
 	kvfree(dst);
 	return moved;
 }
