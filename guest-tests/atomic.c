@@ -33,7 +33,7 @@ static __u64 *counter(__u64 *base, int i)
 	return base + (i / 4) * (PAGE / 8) + (i % 4) * 8;
 }
 
-struct cpu_adder {
+struct counters_adder {
 	__u64 *base;
 	int *stop;
 	__u64 rounds;	/* out: one add per counter each */
@@ -41,9 +41,9 @@ struct cpu_adder {
 };
 
 /* Adds until told to stop, at least once: all along the device's run. */
-static void *cpu_add_main(void *arg)
+static void *counters_add_main(void *arg)
 {
-	struct cpu_adder *a = arg;
+	struct counters_adder *a = arg;
 
 	do {
 		for (int i = 0; i < COUNTERS; i++)
@@ -79,7 +79,7 @@ static void race_counters(struct __test_metadata *_metadata, int fd,
 {
 	struct svmgpu_user_cmd cmds[COUNTERS];
 	struct svmgpu_stats before = stats(fd), after;
-	struct cpu_adder adders[CPU_THREADS];
+	struct counters_adder adders[CPU_THREADS];
 	__u64 *base = map_anon(2 * PAGE, PROT_READ | PROT_WRITE), want;
 	int nthreads = contention ? CPU_THREADS : 0, stop = 0;
 	struct timespec t0, t1;
@@ -101,7 +101,7 @@ static void race_counters(struct __test_metadata *_metadata, int fd,
 		adders[t].base = base;
 		adders[t].stop = &stop;
 		adders[t].rounds = 0;
-		ASSERT_EQ(pthread_create(&adders[t].thread, NULL, cpu_add_main,
+		ASSERT_EQ(pthread_create(&adders[t].thread, NULL, counters_add_main,
 					 &adders[t]), 0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -309,10 +309,11 @@ TEST_F(migrate, vram_oversubscribed)
 }
 
 /*
- * Transparent huge pages move as 2 MiB device folios: the CPU still maps
- * them huge (a device-private PMD, or a device-coherent THP), a CPU fault
- * on a private one brings the whole 2 MiB back at once, and eviction moves
- * them whole too. The data is right at every step.
+ * Transparent huge pages move as 2 MiB device folios in private mode: the
+ * CPU still maps them huge (a device-private PMD), a CPU fault brings the
+ * whole 2 MiB back at once, and eviction moves them whole too. In coherent
+ * mode they move as 4 KiB pages (the core could not migrate a coherent THP
+ * back). The data is right at every step.
  */
 TEST_F(migrate, thp_moves_as_one_folio)
 {
@@ -334,7 +335,8 @@ TEST_F(migrate, thp_moves_as_one_folio)
 	ASSERT_EQ(dev_residency(self->fd, p, 2 * per, res), 0);
 	for (unsigned int i = 0; i < 2 * per; i++)
 		ASSERT_EQ(res[i], SVMGPU_RES_VRAM | SVMGPU_RES_READ |
-			  SVMGPU_RES_WRITE | SVMGPU_RES_HUGE);
+			  SVMGPU_RES_WRITE |
+			  (is_coherent(self->fd) ? 0 : SVMGPU_RES_HUGE));
 
 	/* one CPU read: private pages come back whole, coherent stay */
 	EXPECT_EQ(p[5], pattern_byte(5, 31));
@@ -344,6 +346,14 @@ TEST_F(migrate, thp_moves_as_one_folio)
 	EXPECT_EQ(res[per - 1] & SVMGPU_RES_WHERE_MASK,
 		  res[0] & SVMGPU_RES_WHERE_MASK);
 	EXPECT_EQ(res[per] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_VRAM);
+
+	/* and back, whole */
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_SYSTEM,
+			      &moved), 0);
+	EXPECT_EQ(moved, is_coherent(self->fd) ? 2 * per : per);
+	ASSERT_EQ(dev_migrate(self->fd, p, len, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
+	EXPECT_EQ(moved, 2 * per);
 
 	/* the device works on the folio in VRAM, then all is evicted */
 	ASSERT_EQ(dev_fill(self->fd, p + THP_SIZE + 8 * PAGE, 0, PAGE), 0);

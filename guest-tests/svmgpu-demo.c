@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "svmgpu/svmgpu_hw.h"
-#include "svmgpu.h"
+#include "svmgpu_test.h"
 
 static double now(void)
 {
@@ -206,35 +206,18 @@ static int oversubscribed_workload(int fd, const char *path, size_t vram)
 	return bad ? -1 : 0;
 }
 
-struct adder {
-	unsigned long long *counter;
-	int *stop;
-	unsigned long long adds;
-};
-
-static void *cpu_adder(void *arg)
-{
-	struct adder *a = arg;
-
-	do {
-		__atomic_fetch_add(a->counter, 1, __ATOMIC_RELAXED);
-		a->adds++;
-	} while (!__atomic_load_n(a->stop, __ATOMIC_RELAXED));
-	return NULL;
-}
-
 /* Two CPU threads and the device increment one counter at once. */
 static int atomic_workload(int fd, const char *path)
 {
-	unsigned long long *counter, want = 0, rounds = 200;
+	unsigned long long want = 0, rounds = 200;
+	__u64 *counter;
 	struct svmgpu_user_cmd add = {
 		.op = SVMGPU_CMD_ATOMIC, .atomic_op = SVMGPU_ATOM_ADD,
 		.width = 8, .operand = 1,
 	};
 	struct svmgpu_submit sub = { .cmds = (uintptr_t)&add, .count = 1 };
 	struct svmgpu_stats before, after;
-	struct adder adders[2];
-	pthread_t threads[2];
+	struct cpu_adder adders[2];
 	int stop = 0, bad = 0;
 
 	counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -245,8 +228,9 @@ static int atomic_workload(int fd, const char *path)
 	add.dst = (uintptr_t)counter;
 	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &before);
 	for (int t = 0; t < 2; t++) {
-		adders[t] = (struct adder){ .counter = counter, .stop = &stop };
-		if (pthread_create(&threads[t], NULL, cpu_adder, &adders[t]))
+		adders[t] = (struct cpu_adder){ .counter = counter, .stop = &stop };
+		if (pthread_create(&adders[t].thread, NULL, cpu_adder_main,
+				   &adders[t]))
 			return -1;
 	}
 	for (unsigned long long r = 0; r < rounds; r++) {
@@ -257,14 +241,15 @@ static int atomic_workload(int fd, const char *path)
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int t = 0; t < 2; t++) {
-		pthread_join(threads[t], NULL);
+		pthread_join(adders[t].thread, NULL);
 		want += adders[t].adds;
 	}
 	want += rounds;
 	ioctl(fd, SVMGPU_IOCTL_GET_STATS, &after);
 	bad += *counter != want;
 	printf("%s: counter = %llu, CPU threads added %llu, device %llu: %s\n",
-	       path, *counter, want - rounds, rounds, bad ? "WRONG" : "exact");
+	       path, (unsigned long long)*counter, want - rounds, rounds,
+	       bad ? "WRONG" : "exact");
 	printf("%s: the device faulted %llu times for its atomics, ", path,
 	       (unsigned long long)(after.faults - before.faults));
 	printf("got the page exclusive %llu times\n",

@@ -9,7 +9,11 @@
  *    benchmark_thp_migration reports);
  *  - device fault service: the time of one 8-byte device read of a page
  *    the device has not mirrored yet, against the same read of a mirrored
- *    page, median and 99th percentile of 400.
+ *    page, median and 99th percentile of 400, on 4 KiB pages and on THPs;
+ *  - eviction at 2x oversubscription: with VRAM full of one buffer, the
+ *    migration of a second as large evicts the first, MiB/s of eviction;
+ *  - device atomics per second on one counter under each atomic policy,
+ *    with and without two CPU threads incrementing the same counter.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -96,12 +100,12 @@ static double timed_read(int fd, void *dst, void *src)
 	return now() - t;
 }
 
-static int bench_faults(int fd)
+static int bench_faults(int fd, bool thp)
 {
 	/* one page per 64 KiB fault window, so every sample faults */
 	size_t stride = 64 * 1024, len = FAULT_SAMPLES * stride;
 	double fault[FAULT_SAMPLES], hit[FAULT_SAMPLES];
-	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *p = thp ? map_thp(len) : map_anon(len, PROT_READ | PROT_WRITE);
 	__u64 dst;
 
 	if (!p)
@@ -114,14 +118,99 @@ static int bench_faults(int fd)
 		if (fault[i] < 0 || hit[i] < 0)
 			return -1;
 	}
-	printf("device 8-byte read, median / p99 of %d samples:\n",
-	       FAULT_SAMPLES);
+	printf("device 8-byte read on %s pages, median / p99 of %d samples:\n",
+	       thp ? "THP-backed" : "4 KiB", FAULT_SAMPLES);
 	printf("  page faulted in: %.0f / %.0f us; page mirrored: %.0f / %.0f us\n",
 	       quantile(fault, FAULT_SAMPLES, 0.5) * 1e6,
 	       quantile(fault, FAULT_SAMPLES, 0.99) * 1e6,
 	       quantile(hit, FAULT_SAMPLES, 0.5) * 1e6,
 	       quantile(hit, FAULT_SAMPLES, 0.99) * 1e6);
 	munmap(p, len);
+	return 0;
+}
+
+/*
+ * VRAM full of buffer a; moving buffer b, as large, to VRAM evicts a.
+ * Reports the eviction rate (the pages evicted over the time of the
+ * migration that needed them, so it includes moving b in).
+ */
+static int bench_eviction(int fd, size_t vram)
+{
+	struct svmgpu_stats before, after;
+	__u8 *a = map_thp(vram), *b = map_thp(vram);
+	__u64 moved = 0;
+	double t;
+
+	if (!a || !b)
+		return -1;
+	pattern_fill(a, vram, 1);
+	pattern_fill(b, vram, 2);
+	if (dev_migrate(fd, a, vram, SVMGPU_MIGRATE_TO_VRAM, &moved))
+		return -1;
+	before = stats(fd);
+	t = now();
+	if (dev_migrate(fd, b, vram, SVMGPU_MIGRATE_TO_VRAM, &moved))
+		return -1;
+	t = now() - t;
+	after = stats(fd);
+	if (pattern_errors(a, vram, 1) || pattern_errors(b, vram, 2)) {
+		fprintf(stderr, "eviction: wrong data\n");
+		return -1;
+	}
+	printf("eviction at 2x VRAM: %llu MiB evicted while %llu MiB moved in, ",
+	       (unsigned long long)(after.evicted - before.evicted) >> 8,
+	       (unsigned long long)moved >> 8);
+	printf("%.2f s: %.0f MiB/s evicted\n", t,
+	       (after.evicted - before.evicted) / 256.0 / t);
+	dev_evict(fd, NULL);
+	return 0;
+}
+
+/* Device atomics per second on one counter; @threads CPU threads too. */
+static int bench_atomics(int fd, __u32 policy, int threads)
+{
+	struct svmgpu_user_cmd add[64];
+	struct cpu_adder adders[2];
+	__u64 *c = map_anon(PAGE, PROT_READ | PROT_WRITE), want = 0;
+	int stop = 0, rounds = 40;
+	double t;
+
+	if (!c || set_policy(fd, c, PAGE, SVMGPU_POLICY_MIRROR, policy))
+		return -1;
+	for (int t = 0; t < threads; t++) {
+		adders[t] = (struct cpu_adder){ .counter = c, .stop = &stop };
+		if (pthread_create(&adders[t].thread, NULL, cpu_adder_main,
+				   &adders[t]))
+			return -1;
+	}
+	t = now();
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < 64; i++)
+			add[i] = (struct svmgpu_user_cmd){
+				.op = SVMGPU_CMD_ATOMIC,
+				.atomic_op = SVMGPU_ATOM_ADD, .width = 8,
+				.dst = (uintptr_t)c, .operand = 1,
+			};
+		if (submit(fd, add, 64))
+			return -1;
+	}
+	t = now() - t;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < threads; i++) {
+		pthread_join(adders[i].thread, NULL);
+		want += adders[i].adds;
+	}
+	if (*c != want + rounds * 64) {
+		fprintf(stderr, "atomics: counter %llu, want %llu\n",
+			(unsigned long long)*c,
+			(unsigned long long)(want + rounds * 64));
+		return -1;
+	}
+	printf("device atomics, %s policy, %d CPU threads on the counter: ",
+	       policy == SVMGPU_POLICY_ATOMIC_VRAM ? "VRAM" : "exclusive",
+	       threads);
+	printf("%.0f/s\n", rounds * 64 / t);
+	munmap(c, PAGE);
 	return 0;
 }
 
@@ -142,8 +231,15 @@ int main(void)
 		if ((mib[i] << 20) <= info.vram_size &&
 		    bench_migration(fd, mib[i] << 20))
 			return 1;
-	if (bench_faults(fd))
+	if (bench_faults(fd, false) || bench_faults(fd, true))
 		return 1;
+	if (bench_eviction(fd, info.vram_size))
+		return 1;
+	for (int threads = 0; threads <= 2; threads += 2) {
+		if (bench_atomics(fd, SVMGPU_POLICY_ATOMIC_EXCLUSIVE, threads) ||
+		    bench_atomics(fd, SVMGPU_POLICY_ATOMIC_VRAM, threads))
+			return 1;
+	}
 	close(fd);
 	return 0;
 }

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,6 +204,25 @@ static inline long first_difference(const __u8 *a, const __u8 *b, size_t len)
 					return j;
 	}
 	return -1;
+}
+
+/* A CPU thread adding 1 to *counter until *stop is set (at least once). */
+struct cpu_adder {
+	__u64 *counter;
+	int *stop;
+	__u64 adds;		/* out */
+	pthread_t thread;
+};
+
+static inline void *cpu_adder_main(void *arg)
+{
+	struct cpu_adder *a = arg;
+
+	do {
+		__atomic_fetch_add(a->counter, 1, __ATOMIC_RELAXED);
+		a->adds++;
+	} while (!__atomic_load_n(a->stop, __ATOMIC_RELAXED));
+	return NULL;
 }
 
 static inline struct svmgpu_stats stats(int fd)

@@ -113,6 +113,18 @@ bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 	       page_pgmap(page) == &gdev->pgmap;
 }
 
+/*
+ * 2 MiB device folios in private mode only: the core cannot migrate a
+ * device-coherent THP back, since the CPU maps it with a present huge PMD,
+ * which migrate_vma_collect_huge_pmd() selects for SELECT_SYSTEM only. In
+ * coherent mode VRAM holds 4 KiB pages.
+ */
+static unsigned long svmgpu_select_compound(struct svmgpu_device *gdev)
+{
+	return gdev->mem_mode == SVMGPU_MEM_MODE_PRIVATE ?
+	       MIGRATE_VMA_SELECT_COMPOUND : 0;
+}
+
 /* migrate_vma selection of this device's VRAM pages. */
 static unsigned long svmgpu_select_vram(struct svmgpu_device *gdev)
 {
@@ -586,7 +598,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			.pgmap_owner = to_vram ? (void *)ctx : gdev,
 			.flags = (to_vram ? MIGRATE_VMA_SELECT_SYSTEM :
 					    svmgpu_select_vram(gdev)) |
-				 MIGRATE_VMA_SELECT_COMPOUND,
+				 svmgpu_select_compound(gdev),
 		};
 		unsigned long next;
 
