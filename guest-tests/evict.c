@@ -125,12 +125,12 @@ static void oversubscribe(struct __test_metadata *_metadata, int fd,
 	free(shadow);
 }
 
-TEST_F(evict, oversubscribed_2x)
+TEST_F_TIMEOUT(evict, oversubscribed_2x, 120)
 {
 	oversubscribe(_metadata, self->fd, 2);
 }
 
-TEST_F(evict, oversubscribed_4x)
+TEST_F_TIMEOUT(evict, oversubscribed_4x, 120)
 {
 	oversubscribe(_metadata, self->fd, 4);
 }
@@ -227,7 +227,7 @@ static void *unmap_racer(void *arg)
  * one thread faults pages back with CPU accesses and another migrates,
  * mprotects and unmaps regions of its own: every byte stays right.
  */
-TEST_F(evict, races)
+TEST_F_TIMEOUT(evict, races, 180)
 {
 	struct racer r = { .fd = self->fd, .len = 256 * PAGE };
 	pthread_t cpu, unmap;
@@ -240,7 +240,7 @@ TEST_F(evict, races)
 	memcpy(r.shadow, r.p, r.len);
 	ASSERT_EQ(pthread_create(&cpu, NULL, cpu_racer, &r), 0);
 	ASSERT_EQ(pthread_create(&unmap, NULL, unmap_racer, &r), 0);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 25; i++) {
 		/* some pages are busy in a CPU fault now: never an error */
 		EXPECT_EQ(dev_migrate(self->fd, r.p, r.len,
 				      SVMGPU_MIGRATE_TO_VRAM, NULL), 0);
