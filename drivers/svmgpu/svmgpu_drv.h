@@ -346,4 +346,12 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
 
+/* === the hmm_dmirror compatibility interface (svmgpu_dmirror.c) === */
+/* svmgpu_svm.c, for it */
+int svmgpu_mirror_range(struct svmgpu_ctx *ctx, unsigned long start,
+			unsigned long end, bool write, u64 *faults);
+bool svmgpu_range_has_atomic(struct svmgpu_ctx *ctx, unsigned long start,
+			     unsigned long end);
+int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr);
+
 #endif /* _SVMGPU_DRV_H */

@@ -841,12 +841,21 @@ static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 	}
 }
 
-/*
+/**
+ * svmgpu_map_exclusive() - make a system page device-exclusive and map it
+ *	with the atomic permission
+ * @ctx: the context
+ * @addr: a user virtual address in the page
+ *
  * Grant the device exclusive access to the system page at @addr and map it
  * with the atomic permission (see the Device atomics DOC section), inside
  * the critical section of a notifier over just that page.
+ *
+ * Return: 0, -EFAULT without a VMA, -EPERM for a read-only one, -ENODEV,
+ * -ENOMEM, -EBUSY, or the error of make_device_exclusive().
+ * Context: process, no lock of the driver held; takes the mmap read lock.
  */
-static int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
+int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
 {
 	struct svmgpu_page_notifier pn = { .ctx = ctx };
 	int ret;
@@ -1022,4 +1031,233 @@ out:
 	mmput(mm);
 	kvfree(pfns);
 	return ret;
+}
+
+/* === whole-range mirroring, for the dmirror interface === */
+
+/*
+ * The leaf entry that translates @va: a 4 KiB one at level 0 or a 2 MiB one
+ * at level 1; 0 if there is none. pt_lock held.
+ */
+static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va)
+{
+	struct svmgpu_pt *pt = ctx->root;
+	int level;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; pt; level--) {
+		unsigned int idx = svmgpu_pt_index(va, level);
+		u64 e = le64_to_cpu(READ_ONCE(pt->entries[idx]));
+
+		if (!(e & SVMGPU_PTE_VALID))
+			return 0;
+		if (!level || (level == 1 && (e & SVMGPU_PTE_HUGE)))
+			return e;
+		pt = pt->children[idx];
+	}
+	return 0;
+}
+
+/*
+ * The first page of [@start, @end) whose device PTE lacks one of the bits
+ * in @need, or @end.
+ */
+static unsigned long svmgpu_first_unmapped(struct svmgpu_ctx *ctx,
+					   unsigned long start,
+					   unsigned long end, u64 need)
+{
+	unsigned long va;
+
+	mutex_lock(&ctx->pt_lock);
+	for (va = start; va < end; va += PAGE_SIZE)
+		if ((svmgpu_pt_lookup(ctx, va) & need) != need)
+			break;
+	mutex_unlock(&ctx->pt_lock);
+	return va;
+}
+
+/*
+ * The device PTE for the page hmm_range_fault() returned as @pfn, 0 if it
+ * returned none; a system page is DMA-mapped into *@dma (0 otherwise).
+ * Returns -ENOMEM if the mapping failed.
+ */
+static int svmgpu_pfn_to_pte(struct svmgpu_device *gdev, unsigned long pfn,
+			     u64 *pte, dma_addr_t *dma)
+{
+	u64 flags = SVMGPU_PTE_VALID |
+		    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+	struct page *page;
+
+	*pte = 0;
+	*dma = 0;
+	if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
+		return 0;
+	page = hmm_pfn_to_page(pfn);
+	if (svmgpu_is_own_vram_page(gdev, page)) {
+		*pte = svmgpu_page_vram_offset(gdev, page) | SVMGPU_PTE_VRAM |
+		       flags;
+		svmgpu_vram_touch(gdev, page);
+		return 0;
+	}
+	*dma = dma_map_page(&gdev->pdev->dev, page, 0, PAGE_SIZE,
+			    DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
+		*dma = 0;
+		return -ENOMEM;
+	}
+	*pte = *dma | flags;
+	return 0;
+}
+
+/*
+ * Mirror @range (within one level-0 table, at most SVMGPU_BLOCK_PAGES
+ * pages, any number of VMAs) with the canonical loop of svmgpu_mirror():
+ * one hmm_range_fault() of the whole window, then the PTEs under pt_lock
+ * unless an invalidation intervened. @range has the notifier, the pfns and
+ * the fault flags set; @pte and @dma have room for its pages.
+ */
+static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
+				struct hmm_range *range, u64 *pte,
+				dma_addr_t *dma)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+	struct svmgpu_device *gdev = ctx->gdev;
+	struct mm_struct *mm = ctx->mm;
+	unsigned long timeout;
+	int ret;
+
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		if (time_after(jiffies, timeout)) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = svmgpu_pt_refill(ctx);
+		if (ret)
+			break;
+
+		range->notifier_seq = mmu_interval_read_begin(&ctx->notifier);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(mm);
+		if (ret == -EBUSY)
+			continue;
+		if (ret)
+			break;
+
+		for (i = 0; i < npages && !ret; i++)
+			ret = svmgpu_pfn_to_pte(gdev, range->hmm_pfns[i],
+						&pte[i], &dma[i]);
+		if (ret)
+			break;
+
+		mutex_lock(&ctx->pt_lock);
+		if (mmu_interval_read_retry(&ctx->notifier,
+					    range->notifier_seq)) {
+			mutex_unlock(&ctx->pt_lock);
+			svmgpu_unmap_dma(gdev, dma, npages);
+			continue;
+		}
+		ret = svmgpu_commit_range(ctx, range, pte, dma);
+		mutex_unlock(&ctx->pt_lock);
+		if (ret == -EAGAIN) {
+			svmgpu_unmap_dma(gdev, dma, npages);
+			continue;	/* spares taken meanwhile */
+		}
+		break;
+	}
+	svmgpu_unmap_dma(gdev, dma, npages);
+	return ret;
+}
+
+/**
+ * svmgpu_mirror_range() - make sure a whole user range is mirrored
+ * @ctx: the context
+ * @start: page-aligned start
+ * @end: page-aligned end, at most TASK_SIZE
+ * @write: the device will write: the PTEs must be writable
+ * @faults: incremented when the range needed mirroring
+ *
+ * If every page of the range already has a device PTE (a writable one for
+ * @write), nothing happens. Otherwise everything from the first page that
+ * lacks one to @end is mirrored, with one hmm_range_fault() round per
+ * 2 MiB window (the window lies in one level-0 table, so one spare table
+ * per level suffices), and *@faults goes up by one: the dmirror READ and
+ * WRITE count device faults this way. The range may span VMAs.
+ *
+ * Pages may be invalidated again as soon as this returns; a device access
+ * to them then faults and is serviced as usual.
+ *
+ * Return: 0, -EFAULT for a hole or an inaccessible page, -EPERM for @write
+ * to a read-only mapping, -ESRCH if the mm is gone, -ENODEV if the device
+ * is, -ENOMEM, -EBUSY if invalidations kept racing for
+ * HMM_RANGE_DEFAULT_TIMEOUT.
+ * Context: process, no lock of the driver held; takes the mmap read lock.
+ */
+int svmgpu_mirror_range(struct svmgpu_ctx *ctx, unsigned long start,
+			unsigned long end, bool write, u64 *faults)
+{
+	const unsigned long window = SVMGPU_BLOCK_PAGES * PAGE_SIZE;
+	u64 need = SVMGPU_PTE_VALID | (write ? SVMGPU_PTE_WRITE : 0);
+	struct hmm_range range = {
+		.notifier = &ctx->notifier,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (write ? HMM_PFN_REQ_WRITE : 0),
+		.dev_private_owner = ctx->gdev,
+	};
+	unsigned long addr, *pfns;
+	dma_addr_t *dma;
+	u64 *pte;
+	int ret = 0;
+
+	start = svmgpu_first_unmapped(ctx, start, end, need);
+	if (start >= end)
+		return 0;
+	if (!mmget_not_zero(ctx->mm))
+		return -ESRCH;
+	pfns = kvmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pfns), GFP_KERNEL);
+	pte = kvmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pte), GFP_KERNEL);
+	dma = kvcalloc(SVMGPU_BLOCK_PAGES, sizeof(*dma), GFP_KERNEL);
+	if (!pfns || !pte || !dma) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	range.hmm_pfns = pfns;
+	for (addr = start; addr < end && !ret; addr = range.end) {
+		range.start = addr;
+		range.end = min(ALIGN_DOWN(addr, window) + window, end);
+		ret = svmgpu_mirror_window(ctx, &range, pte, dma);
+	}
+	if (!ret)
+		(*faults)++;
+out:
+	kvfree(dma);
+	kvfree(pte);
+	kvfree(pfns);
+	mmput(ctx->mm);
+	return ret;
+}
+
+/**
+ * svmgpu_range_has_atomic() - does the device hold a page of a range
+ *	exclusive
+ * @ctx: the context
+ * @start: page-aligned start
+ * @end: page-aligned end
+ *
+ * Return: true if a device PTE of the range still has SVMGPU_PTE_ATOMIC,
+ * i.e. its page is device-exclusive (svmgpu_map_exclusive()) and no CPU
+ * access has taken it back yet.
+ */
+bool svmgpu_range_has_atomic(struct svmgpu_ctx *ctx, unsigned long start,
+			     unsigned long end)
+{
+	bool atomic = false;
+	unsigned long va;
+
+	mutex_lock(&ctx->pt_lock);
+	for (va = start; va < end && !atomic; va += PAGE_SIZE)
+		atomic = svmgpu_pt_lookup(ctx, va) & SVMGPU_PTE_ATOMIC;
+	mutex_unlock(&ctx->pt_lock);
+	return atomic;
 }
