@@ -665,6 +665,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_inject_fops);
 	debugfs_create_file("evict", 0200, gdev->debugfs, gdev,
 			    &svmgpu_evict_fops);
+	svmgpu_dmirror_add(gdev);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
@@ -687,6 +688,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
 	unsigned int i;
 
+	svmgpu_dmirror_remove(gdev);
 	debugfs_remove_recursive(gdev->debugfs);
 	misc_deregister(&gdev->misc);
 

@@ -177,6 +177,10 @@ struct svmgpu_counters {
  * @policy_lock: protects @policies and @npolicies
  * @policies: policy ranges, later entries override earlier ones
  * @npolicies: entries used
+ * @fail_alloc: 1 when the next VRAM page allocation of a migration to VRAM
+ *	(or system page allocation of one back) of this context must fail,
+ *	once: the dmirror interface's HMM_DMIRROR_FLAG_FAIL_ALLOC; whoever
+ *	fails an allocation for it clears it (atomic_xchg)
  */
 struct svmgpu_ctx {
 	struct svmgpu_device *gdev;
@@ -196,6 +200,7 @@ struct svmgpu_ctx {
 		u32 atomic;
 	} policies[SVMGPU_POLICY_MAX_RANGES];
 	unsigned int npolicies;
+	atomic_t fail_alloc;
 };
 
 /**
@@ -347,6 +352,8 @@ u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
 
 /* === the hmm_dmirror compatibility interface (svmgpu_dmirror.c) === */
+void svmgpu_dmirror_add(struct svmgpu_device *gdev);
+void svmgpu_dmirror_remove(struct svmgpu_device *gdev);
 /* svmgpu_svm.c, for it */
 int svmgpu_mirror_range(struct svmgpu_ctx *ctx, unsigned long start,
 			unsigned long end, bool write, u64 *faults);
