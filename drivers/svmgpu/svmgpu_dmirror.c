@@ -646,17 +646,8 @@ static int svmgpu_dmirror_open(struct inode *inode, struct file *file)
 {
 	struct svmgpu_dmirror *dm =
 		container_of(file->private_data, struct svmgpu_dmirror, misc);
-	struct svmgpu_device *gdev = dm->gdev;
-	struct svmgpu_ctx *ctx;
 
-	down_read(&gdev->remove_lock);
-	ctx = gdev->removed ? ERR_PTR(-ENODEV) : svmgpu_ctx_create(gdev);
-	up_read(&gdev->remove_lock);
-	if (IS_ERR(ctx))
-		return PTR_ERR(ctx);
-
-	file->private_data = ctx;
-	return 0;
+	return svmgpu_file_open(dm->gdev, file);
 }
 
 /*
@@ -665,16 +656,7 @@ static int svmgpu_dmirror_open(struct inode *inode, struct file *file)
  */
 static int svmgpu_dmirror_release(struct inode *inode, struct file *file)
 {
-	struct svmgpu_ctx *ctx = file->private_data;
-	struct svmgpu_device *gdev = ctx->gdev;
-
-	down_read(&gdev->remove_lock);
-	svmgpu_ctx_unpublish(ctx);
-	if (!gdev->removed)
-		svmgpu_ctx_detach(ctx);
-	up_read(&gdev->remove_lock);
-	svmgpu_ctx_put(ctx);
-	return 0;
+	return svmgpu_file_release(file);
 }
 
 /* Zeroed kernel pages, as test_hmm's mmap (the mixedmap test uses it). */

@@ -53,11 +53,16 @@ void svmgpu_device_put(struct svmgpu_device *gdev)
 	kref_put(&gdev->kref, svmgpu_device_release);
 }
 
-/* Each open file is one SVM context bound to the opener's mm. */
-static int svmgpu_open(struct inode *inode, struct file *file)
+/**
+ * svmgpu_file_open() - bind an open file to a new SVM context
+ * @gdev: the device
+ * @file: the file; its private_data becomes the context
+ *
+ * Shared by /dev/svmgpuN and the hmm_dmirror nodes.
+ * Return: 0, -ENODEV after unbind, or svmgpu_ctx_create()'s error.
+ */
+int svmgpu_file_open(struct svmgpu_device *gdev, struct file *file)
 {
-	struct svmgpu_device *gdev =
-		container_of(file->private_data, struct svmgpu_device, misc);
 	struct svmgpu_ctx *ctx;
 
 	down_read(&gdev->remove_lock);
@@ -70,7 +75,13 @@ static int svmgpu_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static int svmgpu_release(struct inode *inode, struct file *file)
+/**
+ * svmgpu_file_release() - tear down the SVM context of a closing file
+ * @file: the file
+ *
+ * Return: 0.
+ */
+int svmgpu_file_release(struct file *file)
 {
 	struct svmgpu_ctx *ctx = file->private_data;
 	struct svmgpu_device *gdev = ctx->gdev;
@@ -86,6 +97,18 @@ static int svmgpu_release(struct inode *inode, struct file *file)
 	up_read(&gdev->remove_lock);
 	svmgpu_ctx_put(ctx);
 	return 0;
+}
+
+/* Each open file is one SVM context bound to the opener's mm. */
+static int svmgpu_open(struct inode *inode, struct file *file)
+{
+	return svmgpu_file_open(container_of(file->private_data,
+					     struct svmgpu_device, misc), file);
+}
+
+static int svmgpu_release(struct inode *inode, struct file *file)
+{
+	return svmgpu_file_release(file);
 }
 
 static long svmgpu_ioctl_get_info(struct svmgpu_device *gdev,

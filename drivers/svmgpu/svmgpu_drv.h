@@ -314,6 +314,8 @@ static inline void svmgpu_wr64(struct svmgpu_device *gdev, u32 lo, u64 val)
 
 /* svmgpu_drv.c */
 void svmgpu_device_put(struct svmgpu_device *gdev);
+int svmgpu_file_open(struct svmgpu_device *gdev, struct file *file);
+int svmgpu_file_release(struct file *file);
 
 /* svmgpu_engine.c */
 int svmgpu_engine_init(struct svmgpu_device *gdev);
