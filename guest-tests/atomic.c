@@ -283,6 +283,40 @@ TEST_F(atomic, munmap_while_exclusive)
 	EXPECT_EQ(c[PAGE / 8], 3);		/* the other page is intact */
 }
 
+/*
+ * Atomics on a transparent huge page: each makes its own 4 KiB page
+ * exclusive (the PMD is split first), the rest of the 2 MiB keeps its
+ * data. Splitting inside make_device_exclusive() once made every round of
+ * the grant undo the last one until EBUSY.
+ */
+TEST_F(atomic, thp_memory)
+{
+	const size_t n = THP_SIZE / 8, at[] = { 0, n / 2 + 3, n - 1 };
+	__u64 *c = (__u64 *)map_thp(THP_SIZE), old = 0, bad = 0;
+	struct svmgpu_stats s0, s1;
+	__u8 res = 0;
+
+	ASSERT_NE(c, NULL);
+	for (size_t i = 0; i < n; i++)
+		c[i] = i;
+	ASSERT_EQ(dev_residency(self->fd, c, 1, &res), 0);
+	ASSERT_TRUE(res & SVMGPU_RES_HUGE) TH_LOG("not a THP: %#x", res);
+	s0 = stats(self->fd);
+	for (int k = 0; k < 3; k++) {
+		ASSERT_EQ(dev_atomic(self->fd, &c[at[k]], SVMGPU_ATOM_ADD, 8,
+				     1000, &old), 0);
+		EXPECT_EQ(old, at[k]);
+	}
+	s1 = stats(self->fd);
+	if (!sysmem_atomics())
+		EXPECT_EQ(s1.exclusive - s0.exclusive, 3);
+	for (size_t i = 0; i < n; i++)
+		bad += c[i] != i + (i == at[0] || i == at[1] || i == at[2] ?
+				    1000 : 0);
+	EXPECT_EQ(bad, 0);
+	munmap(c, THP_SIZE);
+}
+
 /* Read-only from the start: an atomic writes, so it is refused. */
 TEST_F(atomic, read_only_mapping)
 {

@@ -40,7 +40,9 @@
  * - RELEASE is the physical eviction of the whole device
  *   (svmgpu_vram_evict_all()).
  * - FLAGS with HMM_DMIRROR_FLAG_FAIL_ALLOC sets the context's fail_alloc,
- *   which makes the next page allocation of its migration fail once.
+ *   which makes the next 2 MiB destination allocation of its migrations
+ *   (MIGRATE_TO_DEV or MIGRATE_TO_SYS) fail once: the THP then moves as
+ *   4 KiB pages, the fallback its tests force.
  * - mmap() of the file gives zeroed kernel pages (vm_insert_page()), as
  *   test_hmm's.
  *
@@ -55,6 +57,12 @@
  *   free evicts least-recently-used VRAM first.
  * - An ioctl that acts on memory must come from the opener's mm (-EBADF
  *   otherwise); test_hmm lets any process act on the opener's mm.
+ * - FAIL_ALLOC fails 2 MiB allocations only, and not those of CPU faults
+ *   (migrate_to_ram): test_hmm fails the next allocation whatever its
+ *   size, which for a 4 KiB page leaves it behind and makes
+ *   MIGRATE_TO_DEV's read back fail. svmgpu's coherent mode migrates no
+ *   2 MiB folios (svmgpu_select_compound()), so there the flag changes
+ *   nothing.
  * - A range that leaves user space is -EINVAL up front, and so is an
  *   @npages whose byte length overflows (test_hmm checks the shifted sum
  *   only).

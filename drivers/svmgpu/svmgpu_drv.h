@@ -177,10 +177,11 @@ struct svmgpu_counters {
  * @policy_lock: protects @policies and @npolicies
  * @policies: policy ranges, later entries override earlier ones
  * @npolicies: entries used
- * @fail_alloc: 1 when the next VRAM page allocation of a migration to VRAM
- *	(or system page allocation of one back) of this context must fail,
- *	once: the dmirror interface's HMM_DMIRROR_FLAG_FAIL_ALLOC; whoever
- *	fails an allocation for it clears it (atomic_xchg)
+ * @fail_alloc: 1 when the next 2 MiB destination allocation of a
+ *	migration of this context (either way) must fail, once, so that the
+ *	folio moves as 4 KiB pages: the dmirror interface's
+ *	HMM_DMIRROR_FLAG_FAIL_ALLOC; whoever fails an allocation for it
+ *	clears it (atomic_xchg)
  */
 struct svmgpu_ctx {
 	struct svmgpu_device *gdev;

@@ -787,6 +787,21 @@ static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 		if (ret)
 			return ret;
 
+		/*
+		 * Fault the page in writable and its PMD split first, outside
+		 * the critical section. make_device_exclusive() would do both,
+		 * but inside it: the split of a THP, or the restore of the
+		 * exclusive entry a failed round left, invalidates the page
+		 * and fails the retry check of every round. Errors are left
+		 * for make_device_exclusive() to report.
+		 */
+		mmap_read_lock(mm);
+		if (get_user_pages_remote(mm, addr, 1,
+					  FOLL_WRITE | FOLL_SPLIT_PMD, &page,
+					  NULL) == 1)
+			put_page(page);
+		mmap_read_unlock(mm);
+
 		seq = mmu_interval_read_begin(mni);
 		mmap_read_lock(mm);
 		vma = vma_lookup(mm, addr);

@@ -430,12 +430,19 @@ static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
  * retried). Entries whose destination could not be made get dst 0 and stay
  * where they are. Returns how many pages were copied; migrate_*_pages()
  * may still refuse some (svmgpu_migrate_account()).
+ *
+ * @fail_alloc (may be NULL) injects an allocation failure: when set, the
+ * next 2 MiB destination allocation fails and clears it, and that entry
+ * moves page by page (test_hmm's HMM_DMIRROR_FLAG_FAIL_ALLOC, which its
+ * tests use to force the THP fallback). A 4 KiB allocation never fails for
+ * it: the page would not move, and no caller asks for that.
  */
 static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 					 struct vm_area_struct *vma,
 					 unsigned long start, unsigned long *src,
 					 unsigned long *dst, unsigned long npages,
-					 bool to_vram, bool hold)
+					 bool to_vram, bool hold,
+					 atomic_t *fail_alloc)
 {
 	unsigned long i, j, nr, moved = 0;
 	struct svmgpu_copy_map *map;
@@ -463,10 +470,13 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 			wflag = MIGRATE_PFN_WRITE;
 		if (src[i] & MIGRATE_PFN_COMPOUND) {
 			nr = min(npages - i, SVMGPU_BLOCK_PAGES);
-			dst[i] = svmgpu_migrate_one(gdev, vma, addr, spage,
-						    SVMGPU_HUGE_SHIFT - PAGE_SHIFT,
-						    to_vram, hold, &cmds[n],
-						    &map[n]);
+			if (!fail_alloc || !atomic_xchg(fail_alloc, 0))
+				dst[i] = svmgpu_migrate_one(gdev, vma, addr,
+							    spage,
+							    SVMGPU_HUGE_SHIFT -
+							    PAGE_SHIFT,
+							    to_vram, hold,
+							    &cmds[n], &map[n]);
 			if (dst[i]) {
 				dst[i] |= wflag;
 				bytes += map[n++].len;
@@ -621,7 +631,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 		if (to_vram)
 			svmgpu_unmap_migrating(ctx, addr, src, args.npages);
 		svmgpu_migrate_copy(gdev, vma, addr, src, dst, args.npages,
-				    to_vram, hold);
+				    to_vram, hold, &ctx->fail_alloc);
 		migrate_vma_pages(&args);
 		*moved += svmgpu_migrate_account(gdev, src, dst, args.npages,
 						 to_vram);
@@ -682,7 +692,7 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 	}
 	if (args.cpages &&
 	    !svmgpu_migrate_copy(gdev, args.vma, args.start, args.src,
-				 args.dst, args.npages, false, false))
+				 args.dst, args.npages, false, false, NULL))
 		ret = VM_FAULT_SIGBUS;	/* the page stays in VRAM */
 	migrate_vma_pages(&args);
 	trace_svmgpu_migrate(gdev->id, args.start, args.end, false,
@@ -725,7 +735,7 @@ static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
 	if (!dst)
 		return 0;
 	migrate_device_pfns(pfns, n);
-	svmgpu_migrate_copy(gdev, NULL, 0, pfns, dst, n, false, false);
+	svmgpu_migrate_copy(gdev, NULL, 0, pfns, dst, n, false, false, NULL);
 	migrate_device_pages(pfns, dst, n);
 	moved = svmgpu_migrate_account(gdev, pfns, dst, n, false);
 	for (j = 0; left && j < n; j++)
