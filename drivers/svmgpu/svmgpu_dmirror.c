@@ -21,11 +21,11 @@
  * - READ and WRITE make sure the range is mirrored in the context's device
  *   page tables (svmgpu_mirror_range(): if a page lacks a PTE, the rest of
  *   the range is faulted in one round, counted as one fault, as test_hmm
- *   counts), then the engine COPYs between the user range (virtual, through
- *   the device MMU) and a DMA-mapped kernel bounce buffer on the user ring,
- *   where a device fault (an invalidation racing the copy) is serviced as
- *   for any user command. The bounce buffer goes to or comes from user
- *   memory with copy_to_user() and copy_from_user().
+ *   counts), and the caller's buffer too (not counted), then the engine
+ *   COPYs from one to the other, both virtual, through the device MMU, on
+ *   the user ring, where a device fault (an invalidation racing the copy)
+ *   is serviced as for any user command. No CPU copy: the data moves
+ *   between the user's pages and VRAM by DMA.
  * - MIGRATE_TO_DEV and MIGRATE_TO_SYS are svmgpu_migrate_range(). After a
  *   migration to the device the range is read back through the device, as
  *   test_hmm reads it back from its page table; a page that is not in this
@@ -71,7 +71,6 @@
  * - Once the device is unbound, open files get -ENODEV.
  */
 
-#include <linux/dma-mapping.h>
 #include <linux/hmm.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -79,6 +78,7 @@
 #include <linux/mutex.h>
 #include <linux/pgtable.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -123,7 +123,7 @@ static_assert(sizeof(struct hmm_dmirror_cmd) == 40);
 static_assert(HMM_DMIRROR_READ == 0xc0284800);
 
 #define SVMGPU_DMIRROR_NODES		4	/* 0, 1 private; 2, 3 coherent */
-#define SVMGPU_DMIRROR_CHUNK_ORDER	9	/* bounce chunks up to 2 MiB */
+#define SVMGPU_DMIRROR_PIECE		SZ_2M	/* bytes per COPY command */
 #define SVMGPU_DMIRROR_BATCH		64	/* COPY commands per submission */
 #define SVMGPU_DMIRROR_TIMEOUT		(10 * HZ)	/* per submission */
 #define SVMGPU_DMIRROR_SNAPSHOT_WINDOW	64	/* pages per hmm_range_fault */
@@ -151,120 +151,6 @@ struct svmgpu_dmirror {
 static struct svmgpu_dmirror svmgpu_dmirrors[SVMGPU_DMIRROR_NODES];
 static DEFINE_MUTEX(svmgpu_dmirror_lock);
 
-/**
- * struct svmgpu_dmirror_chunk - one physically contiguous piece of a bounce
- *	buffer
- * @page: its first page (not compound)
- * @order: its size, PAGE_SIZE << @order
- * @dma: its bus address while mapped, else 0
- */
-struct svmgpu_dmirror_chunk {
-	struct page *page;
-	unsigned int order;
-	dma_addr_t dma;
-};
-
-/**
- * struct svmgpu_dmirror_bounce - kernel memory the engine copies a user
- *	range to or from
- * @gdev: the device that maps it
- * @dir: DMA direction while mapped
- * @nchunks: chunks used
- * @chunk: the chunks, in the order of the user range
- */
-struct svmgpu_dmirror_bounce {
-	struct svmgpu_device *gdev;
-	enum dma_data_direction dir;
-	unsigned long nchunks;
-	struct svmgpu_dmirror_chunk chunk[];
-};
-
-static void svmgpu_dmirror_bounce_unmap(struct svmgpu_dmirror_bounce *b)
-{
-	unsigned long i;
-
-	for (i = 0; i < b->nchunks; i++) {
-		if (b->chunk[i].dma)
-			dma_unmap_page(&b->gdev->pdev->dev, b->chunk[i].dma,
-				       PAGE_SIZE << b->chunk[i].order, b->dir);
-		b->chunk[i].dma = 0;
-	}
-}
-
-static void svmgpu_dmirror_bounce_free(struct svmgpu_dmirror_bounce *b)
-{
-	unsigned long i;
-
-	if (!b)
-		return;
-	svmgpu_dmirror_bounce_unmap(b);
-	for (i = 0; i < b->nchunks; i++)
-		__free_pages(b->chunk[i].page, b->chunk[i].order);
-	kvfree(b);
-}
-
-/*
- * A bounce buffer of @npages pages, in chunks of up to
- * SVMGPU_DMIRROR_CHUNK_ORDER (smaller ones when memory is fragmented), not
- * yet mapped. Its contents are undefined: only what the engine or
- * copy_from_user() wrote may leave it.
- */
-static struct svmgpu_dmirror_bounce *
-svmgpu_dmirror_bounce_alloc(struct svmgpu_device *gdev, unsigned long npages)
-{
-	struct svmgpu_dmirror_bounce *b;
-	unsigned int order;
-	unsigned long done;
-
-	b = kvzalloc(struct_size(b, chunk, npages), GFP_KERNEL | __GFP_NOWARN);
-	if (!b)
-		return NULL;
-	b->gdev = gdev;
-	for (done = 0; done < npages; done += 1UL << order) {
-		struct page *page;
-
-		/* the largest that fits, smaller ones if it cannot be had */
-		order = min_t(unsigned int, SVMGPU_DMIRROR_CHUNK_ORDER,
-			      ilog2(npages - done));
-		for (;;) {
-			page = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
-					   (order ? __GFP_NORETRY : 0), order);
-			if (page || !order)
-				break;
-			order--;
-		}
-		if (!page) {
-			svmgpu_dmirror_bounce_free(b);
-			return NULL;
-		}
-		b->chunk[b->nchunks].page = page;
-		b->chunk[b->nchunks].order = order;
-		b->nchunks++;
-	}
-	return b;
-}
-
-static int svmgpu_dmirror_bounce_map(struct svmgpu_dmirror_bounce *b,
-				     enum dma_data_direction dir)
-{
-	struct device *dev = &b->gdev->pdev->dev;
-	unsigned long i;
-
-	b->dir = dir;
-	for (i = 0; i < b->nchunks; i++) {
-		dma_addr_t dma = dma_map_page(dev, b->chunk[i].page, 0,
-					      PAGE_SIZE << b->chunk[i].order,
-					      dir);
-
-		if (dma_mapping_error(dev, dma)) {
-			svmgpu_dmirror_bounce_unmap(b);
-			return -ENOMEM;
-		}
-		b->chunk[i].dma = dma;
-	}
-	return 0;
-}
-
 /* What a finished engine command's status means, as a negative errno. */
 static int svmgpu_dmirror_cmd_errno(const struct svmgpu_cmd *cmd)
 {
@@ -284,89 +170,89 @@ static int svmgpu_dmirror_cmd_errno(const struct svmgpu_cmd *cmd)
 }
 
 /*
- * Copy between the user range at @addr of @ctx and the mapped bounce buffer
- * @b with the engine, on the user ring: @to_user writes the user range.
+ * The engine copies @len bytes from @src to @dst, both user virtual
+ * addresses of @ctx's mm, through the device MMU, on the user ring: a page
+ * not mirrored (or invalidated since) faults and is serviced as for any
+ * user command.
  */
-static int svmgpu_dmirror_copy(struct svmgpu_ctx *ctx,
-			       struct svmgpu_dmirror_bounce *b,
-			       unsigned long addr, bool to_user)
+static int svmgpu_dmirror_copy(struct svmgpu_ctx *ctx, u64 dst, u64 src,
+			       u64 len)
 {
 	struct svmgpu_ring *ring = &ctx->gdev->rings[SVMGPU_RING_USER];
-	u8 virt = SVMGPU_SPACE_VIRT, sys = SVMGPU_SPACE_SYS;
-	unsigned long i, j, n;
 	struct svmgpu_cmd *cmds;
+	unsigned int i, n;
 	int ret = 0;
 
-	cmds = kcalloc(min_t(unsigned long, b->nchunks, SVMGPU_DMIRROR_BATCH),
-		       sizeof(*cmds), GFP_KERNEL);
+	cmds = kcalloc(SVMGPU_DMIRROR_BATCH, sizeof(*cmds), GFP_KERNEL);
 	if (!cmds)
 		return -ENOMEM;
-	for (i = 0; i < b->nchunks && !ret; i += n) {
-		n = min_t(unsigned long, b->nchunks - i, SVMGPU_DMIRROR_BATCH);
-		for (j = 0; j < n; j++) {
-			struct svmgpu_dmirror_chunk *c = &b->chunk[i + j];
-			u64 len = PAGE_SIZE << c->order;
+	while (len && !ret) {
+		for (n = 0; n < SVMGPU_DMIRROR_BATCH && len; n++) {
+			u64 piece = min_t(u64, len, SVMGPU_DMIRROR_PIECE);
 
-			cmds[j] = (struct svmgpu_cmd) {
+			cmds[n] = (struct svmgpu_cmd) {
 				.opcode = SVMGPU_OP_COPY,
+				.flags = SVMGPU_SPACE_VIRT <<
+						SVMGPU_DESC_DST_SPACE_SHIFT |
+					 SVMGPU_SPACE_VIRT <<
+						SVMGPU_DESC_SRC_SPACE_SHIFT,
 				.ctx = ctx->id,
-				.len = len,
+				.dst = dst,
+				.src = src,
+				.len = piece,
 			};
-			if (to_user) {
-				cmds[j].flags = virt << SVMGPU_DESC_DST_SPACE_SHIFT |
-						sys << SVMGPU_DESC_SRC_SPACE_SHIFT;
-				cmds[j].dst = addr;
-				cmds[j].src = c->dma;
-			} else {
-				cmds[j].flags = sys << SVMGPU_DESC_DST_SPACE_SHIFT |
-						virt << SVMGPU_DESC_SRC_SPACE_SHIFT;
-				cmds[j].dst = c->dma;
-				cmds[j].src = addr;
-			}
-			addr += len;
+			dst += piece;
+			src += piece;
+			len -= piece;
 		}
 		ret = svmgpu_ring_run(ring, cmds, n, SVMGPU_DMIRROR_TIMEOUT);
-		for (j = 0; j < n && !ret; j++)
-			ret = svmgpu_dmirror_cmd_errno(&cmds[j]);
+		for (i = 0; i < n && !ret; i++)
+			ret = svmgpu_dmirror_cmd_errno(&cmds[i]);
 	}
 	kfree(cmds);
 	return ret;
 }
 
 /*
- * The device reads @cmd's range into @cmd->ptr: mirror it (counting
- * @faults), copy it with the engine into a bounce buffer, then to the user.
- * On success cmd->cpages is the range's pages.
+ * Mirror the caller's buffer @cmd->ptr (the range's size), readable or
+ * @writable, before the engine copies to or from it. Its faults are not
+ * the range's, so they are not counted. A buffer the caller cannot access
+ * is -EFAULT, as copy_to_user() or copy_from_user() would say.
+ */
+static int svmgpu_dmirror_mirror_buffer(struct svmgpu_ctx *ctx,
+					const struct hmm_dmirror_cmd *cmd,
+					bool writable)
+{
+	u64 len = cmd->npages * PAGE_SIZE, faults = 0;
+	int ret;
+
+	if (!access_ok(u64_to_user_ptr(cmd->ptr), len))
+		return -EFAULT;
+	ret = svmgpu_mirror_range(ctx, ALIGN_DOWN(cmd->ptr, PAGE_SIZE),
+				  ALIGN(cmd->ptr + len, PAGE_SIZE), writable,
+				  &faults);
+	return ret == -EPERM ? -EFAULT : ret;
+}
+
+/*
+ * The device reads @cmd's range into @cmd->ptr: mirror the range (counting
+ * @faults) and the buffer, then one engine copy from one to the other. On
+ * success cmd->cpages is the range's pages.
  */
 static int svmgpu_dmirror_device_read(struct svmgpu_ctx *ctx,
 				      struct hmm_dmirror_cmd *cmd, u64 *faults)
 {
-	unsigned long start = cmd->addr, end = start + cmd->npages * PAGE_SIZE;
-	void __user *uptr = u64_to_user_ptr(cmd->ptr);
-	struct svmgpu_dmirror_bounce *b;
-	unsigned long i;
+	u64 len = cmd->npages * PAGE_SIZE;
 	int ret;
 
-	b = svmgpu_dmirror_bounce_alloc(ctx->gdev, cmd->npages);
-	if (!b)
-		return -ENOMEM;
-	ret = svmgpu_dmirror_bounce_map(b, DMA_FROM_DEVICE);
+	ret = svmgpu_mirror_range(ctx, cmd->addr, cmd->addr + len, false,
+				  faults);
 	if (!ret)
-		ret = svmgpu_mirror_range(ctx, start, end, false, faults);
+		ret = svmgpu_dmirror_mirror_buffer(ctx, cmd, true);
 	if (!ret)
-		ret = svmgpu_dmirror_copy(ctx, b, start, false);
-	/* the CPU sees what the device wrote once the buffer is unmapped */
-	svmgpu_dmirror_bounce_unmap(b);
-	for (i = 0; !ret && i < b->nchunks; i++) {
-		unsigned long len = PAGE_SIZE << b->chunk[i].order;
-
-		if (copy_to_user(uptr, page_address(b->chunk[i].page), len))
-			ret = -EFAULT;
-		uptr += len;
-	}
+		ret = svmgpu_dmirror_copy(ctx, cmd->ptr, cmd->addr, len);
 	if (!ret)
 		cmd->cpages = cmd->npages;
-	svmgpu_dmirror_bounce_free(b);
 	return ret;
 }
 
@@ -374,33 +260,18 @@ static int svmgpu_dmirror_device_read(struct svmgpu_ctx *ctx,
 static int svmgpu_dmirror_write(struct svmgpu_ctx *ctx,
 				struct hmm_dmirror_cmd *cmd)
 {
-	unsigned long start = cmd->addr, end = start + cmd->npages * PAGE_SIZE;
-	const void __user *uptr = u64_to_user_ptr(cmd->ptr);
-	struct svmgpu_dmirror_bounce *b;
-	unsigned long i;
-	int ret = 0;
+	u64 len = cmd->npages * PAGE_SIZE;
+	int ret;
 
-	b = svmgpu_dmirror_bounce_alloc(ctx->gdev, cmd->npages);
-	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < b->nchunks; i++) {
-		unsigned long len = PAGE_SIZE << b->chunk[i].order;
-
-		if (copy_from_user(page_address(b->chunk[i].page), uptr, len)) {
-			ret = -EFAULT;
-			break;
-		}
-		uptr += len;
-	}
+	/* the buffer first: test_hmm copies it in before it faults */
+	ret = svmgpu_dmirror_mirror_buffer(ctx, cmd, false);
 	if (!ret)
-		ret = svmgpu_dmirror_bounce_map(b, DMA_TO_DEVICE);
+		ret = svmgpu_mirror_range(ctx, cmd->addr, cmd->addr + len, true,
+					  &cmd->faults);
 	if (!ret)
-		ret = svmgpu_mirror_range(ctx, start, end, true, &cmd->faults);
-	if (!ret)
-		ret = svmgpu_dmirror_copy(ctx, b, start, true);
+		ret = svmgpu_dmirror_copy(ctx, cmd->addr, cmd->ptr, len);
 	if (!ret)
 		cmd->cpages = cmd->npages;
-	svmgpu_dmirror_bounce_free(b);
 	return ret;
 }
 

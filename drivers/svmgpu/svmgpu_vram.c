@@ -355,14 +355,17 @@ struct svmgpu_copy_map {
 
 /*
  * Destination and copy command for one entry of @order (0, or a 2 MiB
- * folio) whose source is @spage (NULL: a hole, towards VRAM only). Returns
- * the dst entry, or 0 when no destination could be made.
+ * folio) whose source is @spage (NULL: a hole, towards VRAM only). Towards
+ * system memory, @sys_page (order 0 only, may be NULL) is the destination
+ * to use instead of allocating one; it is ours either way. Returns the dst
+ * entry, or 0 when no destination could be made.
  */
 static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
 					struct vm_area_struct *vma,
 					unsigned long addr, struct page *spage,
 					unsigned int order, bool to_vram,
-					bool hold, struct svmgpu_cmd *cmd,
+					bool hold, struct page *sys_page,
+					struct svmgpu_cmd *cmd,
 					struct svmgpu_copy_map *map)
 {
 	size_t len = PAGE_SIZE << order;
@@ -386,12 +389,17 @@ static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
 					   msecs_to_jiffies(atomic_timeslice_ms));
 		}
 	} else {
-		if (WARN_ON(!spage || !svmgpu_is_own_vram_page(gdev, spage)))
+		if (WARN_ON(!spage || !svmgpu_is_own_vram_page(gdev, spage))) {
+			if (sys_page)
+				__free_page(sys_page);
 			return 0;
+		}
 		if (order)
 			folio = vma ? vma_alloc_folio(GFP_TRANSHUGE, order, vma,
 						      addr) :
 				      folio_alloc(GFP_TRANSHUGE, order);
+		else if (sys_page)
+			folio = page_folio(sys_page);
 		else
 			folio = vma ? vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0,
 						      vma, addr) :
@@ -421,6 +429,57 @@ static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
 }
 
 /*
+ * cmds[@n] was just written: merge it into cmds[@n - 1] if it continues
+ * that one on both sides (the next VRAM page and the next bus address), so
+ * that a physically contiguous run is one engine command. Returns the new
+ * number of commands.
+ */
+static unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n)
+{
+	struct svmgpu_cmd *prev, *cmd = &cmds[n];
+
+	if (!n)
+		return 1;
+	prev = &cmds[n - 1];
+	if (prev->opcode != cmd->opcode || prev->flags != cmd->flags ||
+	    prev->operand != cmd->operand || prev->dst + prev->len != cmd->dst ||
+	    (cmd->opcode == SVMGPU_OP_COPY &&
+	     prev->src + prev->len != cmd->src))
+		return n + 1;
+	prev->len += cmd->len;
+	return n;
+}
+
+/*
+ * System pages for the 4 KiB entries of a window moving out of VRAM: one
+ * physically contiguous allocation split into order-0 pages, page i for
+ * entry i, so that runs of VRAM pages in order (the allocator hands them
+ * out in order) copy as one command each. NULL, and each entry allocates
+ * its own page, when there are fewer than two such entries or no such
+ * allocation is free at once.
+ */
+static struct page *svmgpu_sys_pool(const unsigned long *src,
+				    unsigned long npages, unsigned int *order)
+{
+	unsigned long i, small = 0;
+	struct page *pool;
+
+	for (i = 0; i < npages; i++)
+		if ((src[i] & MIGRATE_PFN_MIGRATE) &&
+		    !(src[i] & MIGRATE_PFN_COMPOUND))
+			small++;
+	if (small < 2)
+		return NULL;
+	*order = order_base_2(npages);
+	/* only what is free now: no reclaim or compaction for an option */
+	pool = alloc_pages((GFP_HIGHUSER_MOVABLE & ~__GFP_RECLAIM) |
+			   __GFP_NOWARN, *order);
+	if (pool)
+		split_page(pool, *order);
+	return pool;
+}
+
+/*
  * Allocate destinations and copy for one migrate_vma window or eviction
  * batch. @src/@dst as migrate_vma_setup() or migrate_device_pfns() left
  * them; @vma is NULL for eviction. A 2 MiB entry (MIGRATE_PFN_COMPOUND)
@@ -444,19 +503,25 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 					 bool to_vram, bool hold,
 					 atomic_t *fail_alloc)
 {
+	DECLARE_BITMAP(taken, SVMGPU_BLOCK_PAGES) = { 0 };
 	unsigned long i, j, nr, moved = 0;
+	unsigned int nc = 0, nm = 0, pool_order = 0;
+	struct page *pool = NULL;
 	struct svmgpu_copy_map *map;
 	struct svmgpu_cmd *cmds;
-	unsigned int n = 0;
 	u64 bytes = 0;
 	int ret;
 
 	for (i = 0; i < npages; i++)
 		dst[i] = 0;
+	if (WARN_ON(npages > SVMGPU_BLOCK_PAGES))
+		return 0;
 	cmds = kvcalloc(npages, sizeof(*cmds), GFP_KERNEL);
 	map = kvcalloc(npages, sizeof(*map), GFP_KERNEL);
 	if (!cmds || !map)
 		goto out;	/* nothing moves; the caller retries or fails */
+	if (!to_vram)
+		pool = svmgpu_sys_pool(src, npages, &pool_order);
 
 	for (i = 0; i < npages; i += nr) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
@@ -475,11 +540,12 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 							    spage,
 							    SVMGPU_HUGE_SHIFT -
 							    PAGE_SHIFT,
-							    to_vram, hold,
-							    &cmds[n], &map[n]);
+							    to_vram, hold, NULL,
+							    &cmds[nc], &map[nm]);
 			if (dst[i]) {
 				dst[i] |= wflag;
-				bytes += map[n++].len;
+				bytes += map[nm++].len;
+				nc = svmgpu_copy_merge(cmds, nc);
 				moved += nr;
 				continue;
 			}
@@ -493,31 +559,41 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 				d = svmgpu_migrate_one(gdev, vma,
 						       addr + j * PAGE_SIZE,
 						       sub, 0, to_vram, hold,
-						       &cmds[n], &map[n]);
+						       NULL, &cmds[nc],
+						       &map[nm]);
 				dst[i + j] = d;
 				if (!d)
 					continue;
 				dst[i + j] |= wflag;
-				bytes += map[n++].len;
+				bytes += map[nm++].len;
+				nc = svmgpu_copy_merge(cmds, nc);
 				moved++;
 			}
 			continue;
 		}
+		if (pool)
+			__set_bit(i, taken);
 		dst[i] = svmgpu_migrate_one(gdev, vma, addr, spage, 0, to_vram,
-					    hold, &cmds[n], &map[n]);
+					    hold, pool ? pool + i : NULL,
+					    &cmds[nc], &map[nm]);
 		if (dst[i]) {
 			dst[i] |= wflag;
-			bytes += map[n++].len;
+			bytes += map[nm++].len;
+			nc = svmgpu_copy_merge(cmds, nc);
 			moved++;
 		}
 	}
 
-	ret = svmgpu_copy_run(gdev, cmds, n);
+	ret = svmgpu_copy_run(gdev, cmds, nc);
 	/* Unmap before any page is given back (swiotlb copies back). */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < nm; i++)
 		if (map[i].dma)
 			dma_unmap_page(&gdev->pdev->dev, map[i].dma, map[i].len,
 				       DMA_BIDIRECTIONAL);
+	/* the pool pages no entry took */
+	for (i = 0; pool && i < 1UL << pool_order; i++)
+		if (i >= npages || !test_bit(i, taken))
+			__free_page(pool + i);
 	if (ret) {
 		/* Nothing moves: every source keeps its data. */
 		pci_err(gdev->pdev, "migration copy failed, %lu pages stay put\n",
