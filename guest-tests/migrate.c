@@ -308,6 +308,25 @@ TEST_F(migrate, vram_oversubscribed)
 	munmap(p, len);
 }
 
+/* Blocks of svmgpu0's VRAM that hold one 2 MiB folio (debugfs blocks). */
+static int vram_folio_blocks(void)
+{
+	FILE *f = fopen("/sys/kernel/debug/svmgpu0/blocks", "r");
+	unsigned int rank, block, pages;
+	unsigned long long offset;
+	char line[128], size[8];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %llx %u %7s", &rank, &block, &offset,
+			   &pages, size) == 5 && !strcmp(size, "2M"))
+			n++;
+	fclose(f);
+	return n;
+}
+
 /*
  * Transparent huge pages move as 2 MiB device folios in private mode: the
  * CPU still maps them huge (a device-private PMD), a CPU fault brings the
@@ -332,6 +351,7 @@ TEST_F(migrate, thp_moves_as_one_folio)
 		  0);
 	EXPECT_EQ(moved, 2 * per);
 	EXPECT_EQ(debugfs_value("vram", "used"), 2 * per);
+	EXPECT_EQ(vram_folio_blocks(), is_coherent(self->fd) ? 0 : 2);
 	ASSERT_EQ(dev_residency(self->fd, p, 2 * per, res), 0);
 	for (unsigned int i = 0; i < 2 * per; i++)
 		ASSERT_EQ(res[i], SVMGPU_RES_VRAM | SVMGPU_RES_READ |

@@ -567,6 +567,9 @@ static int svmgpu_vram_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(svmgpu_vram);
 
+/* debugfs: svmgpuN/blocks, VRAM blocks in LRU order */
+DEFINE_SHOW_ATTRIBUTE(svmgpu_vram_blocks);
+
 static int svmgpu_identify(struct svmgpu_device *gdev)
 {
 	struct pci_dev *pdev = gdev->pdev;
@@ -684,6 +687,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_stats_fops);
 	debugfs_create_file("vram", 0444, gdev->debugfs, gdev,
 			    &svmgpu_vram_fops);
+	debugfs_create_file("blocks", 0444, gdev->debugfs, gdev,
+			    &svmgpu_vram_blocks_fops);
 	debugfs_create_file("inject", 0200, gdev->debugfs, gdev,
 			    &svmgpu_inject_fops);
 	debugfs_create_file("evict", 0200, gdev->debugfs, gdev,

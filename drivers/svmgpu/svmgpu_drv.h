@@ -42,6 +42,7 @@
 #define SVMGPU_RING_KERNEL      1
 
 struct svmgpu_device;
+struct seq_file;
 
 /* VRAM blocks: 2 MiB, the size of a device THP and the unit of eviction. */
 #define SVMGPU_BLOCK_PAGES	(1UL << (SVMGPU_HUGE_SHIFT - PAGE_SHIFT))
@@ -346,6 +347,7 @@ int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end,
 /* svmgpu_vram.c */
 int svmgpu_vram_init(struct svmgpu_device *gdev);
 int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted);
+int svmgpu_vram_blocks_show(struct seq_file *m, void *unused);
 void svmgpu_vram_touch(struct svmgpu_device *gdev, struct page *page);
 void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages);
 int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,

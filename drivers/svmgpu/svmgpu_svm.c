@@ -605,6 +605,39 @@ static bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
 }
 
 /*
+ * The device PTE for the page hmm_range_fault() returned as @pfn, 0 if it
+ * returned none; a system page is DMA-mapped into *@dma (0 otherwise).
+ * Returns -ENOMEM if the mapping failed.
+ */
+static int svmgpu_pfn_to_pte(struct svmgpu_device *gdev, unsigned long pfn,
+			     u64 *pte, dma_addr_t *dma)
+{
+	u64 flags = SVMGPU_PTE_VALID |
+		    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+	struct page *page;
+
+	*pte = 0;
+	*dma = 0;
+	if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
+		return 0;
+	page = hmm_pfn_to_page(pfn);
+	if (svmgpu_is_own_vram_page(gdev, page)) {
+		*pte = svmgpu_page_vram_offset(gdev, page) | SVMGPU_PTE_VRAM |
+		       flags;
+		svmgpu_vram_touch(gdev, page);
+		return 0;
+	}
+	*dma = dma_map_page(&gdev->pdev->dev, page, 0, PAGE_SIZE,
+			    DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
+		*dma = 0;
+		return -ENOMEM;
+	}
+	*pte = *dma | flags;
+	return 0;
+}
+
+/*
  * The canonical mirroring loop for the fault at @addr (see the Mirroring
  * DOC section): mirror the aligned SVMGPU_FAULT_WINDOW around it within its
  * VMA. Returns -EOPNOTSUPP, mapping nothing, for an atomic on a system page
@@ -676,30 +709,8 @@ static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			break;
 		}
 
-		for (i = 0; i < npages; i++) {
-			struct page *page = hmm_pfn_to_page(pfns[i]);
-			u64 flags = SVMGPU_PTE_VALID |
-				    (pfns[i] & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
-
-			pte[i] = 0;
-			if (!(pfns[i] & HMM_PFN_VALID))
-				continue;
-			if (svmgpu_is_own_vram_page(gdev, page)) {
-				/* in our VRAM: the device reaches it directly */
-				pte[i] = svmgpu_page_vram_offset(gdev, page) |
-					 SVMGPU_PTE_VRAM | flags;
-				svmgpu_vram_touch(gdev, page);
-				continue;
-			}
-			dma[i] = dma_map_page(&gdev->pdev->dev, page, 0,
-					      PAGE_SIZE, DMA_BIDIRECTIONAL);
-			if (dma_mapping_error(&gdev->pdev->dev, dma[i])) {
-				dma[i] = 0;
-				ret = -ENOMEM;
-				break;
-			}
-			pte[i] = dma[i] | flags;
-		}
+		for (i = 0; i < npages && !ret; i++)
+			ret = svmgpu_pfn_to_pte(gdev, pfns[i], &pte[i], &dma[i]);
 		if (ret)
 			break;
 
@@ -1089,39 +1100,6 @@ static unsigned long svmgpu_first_unmapped(struct svmgpu_ctx *ctx,
 			break;
 	mutex_unlock(&ctx->pt_lock);
 	return va;
-}
-
-/*
- * The device PTE for the page hmm_range_fault() returned as @pfn, 0 if it
- * returned none; a system page is DMA-mapped into *@dma (0 otherwise).
- * Returns -ENOMEM if the mapping failed.
- */
-static int svmgpu_pfn_to_pte(struct svmgpu_device *gdev, unsigned long pfn,
-			     u64 *pte, dma_addr_t *dma)
-{
-	u64 flags = SVMGPU_PTE_VALID |
-		    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
-	struct page *page;
-
-	*pte = 0;
-	*dma = 0;
-	if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
-		return 0;
-	page = hmm_pfn_to_page(pfn);
-	if (svmgpu_is_own_vram_page(gdev, page)) {
-		*pte = svmgpu_page_vram_offset(gdev, page) | SVMGPU_PTE_VRAM |
-		       flags;
-		svmgpu_vram_touch(gdev, page);
-		return 0;
-	}
-	*dma = dma_map_page(&gdev->pdev->dev, page, 0, PAGE_SIZE,
-			    DMA_BIDIRECTIONAL);
-	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
-		*dma = 0;
-		return -ENOMEM;
-	}
-	*pte = *dma | flags;
-	return 0;
 }
 
 /*

@@ -75,6 +75,7 @@
 #include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "svmgpu_drv.h"
@@ -281,6 +282,42 @@ static bool svmgpu_vram_has_room(struct svmgpu_device *gdev,
 	       (!block || gdev->vram_free_blocks);
 	spin_unlock(&gdev->vram_lock);
 	return room;
+}
+
+/**
+ * svmgpu_vram_blocks_show() - debugfs svmgpuN/blocks: the VRAM blocks in
+ *	use, least recently used first
+ * @m: the seq_file; its private is the device
+ * @unused: unused
+ *
+ * One line per block: LRU rank (0 is evicted first), block index, VRAM
+ * offset, pages allocated in it, and 2M if they are one 2 MiB folio, else
+ * 4K. The folio test reads page flags without a reference: a block freed
+ * meanwhile may show either way.
+ *
+ * Return: 0.
+ */
+int svmgpu_vram_blocks_show(struct seq_file *m, void *unused)
+{
+	struct svmgpu_device *gdev = m->private;
+	struct svmgpu_vram_block *block;
+	unsigned int rank = 0;
+
+	seq_puts(m, "# rank block offset pages size\n");
+	spin_lock(&gdev->vram_lock);
+	list_for_each_entry(block, &gdev->vram_lru, lru) {
+		unsigned long b = block - gdev->vram_blocks;
+		struct page *first = pfn_to_page(gdev->vram_pfn +
+						 b * SVMGPU_BLOCK_PAGES);
+		bool huge = block->used == SVMGPU_BLOCK_PAGES &&
+			    PageHead(first);
+
+		seq_printf(m, "%u %lu %#llx %u %s\n", rank++, b,
+			   (u64)b * SVMGPU_BLOCK_PAGES * PAGE_SIZE, block->used,
+			   huge ? "2M" : "4K");
+	}
+	spin_unlock(&gdev->vram_lock);
+	return 0;
 }
 
 /* Give back a device page we allocated but will not migrate to. */
