@@ -385,6 +385,52 @@ TEST_F(migrate, thp_moves_as_one_folio)
 	free(want);
 }
 
+/*
+ * The device maps a 2 MiB device folio in VRAM (private mode) with one
+ * 2 MiB VRAM leaf, and loses it whole when a CPU touch takes the folio
+ * back; coherent mode's 4 KiB VRAM pages get 4 KiB leaves, and the CPU
+ * reads them in place.
+ */
+TEST_F(migrate, vram_thp_mapped_2m)
+{
+	const unsigned long per = THP_SIZE / PAGE;
+	const __u8 dev = SVMGPU_RES_DEV_MAPPED | SVMGPU_RES_DEV_HUGE;
+	__u8 *p = map_thp(THP_SIZE), *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	int coherent = is_coherent(self->fd);
+	__u8 res[512];
+	__u64 moved = 0, faults;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_NE(b, NULL);
+	pattern_fill(p, THP_SIZE, 5);
+	ASSERT_EQ(dev_residency(self->fd, p, 1, res), 0);
+	ASSERT_TRUE(res[0] & SVMGPU_RES_HUGE) TH_LOG("the kernel gave no THP");
+	ASSERT_EQ(dev_migrate(self->fd, p, THP_SIZE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
+	ASSERT_EQ(moved, per);
+
+	faults = stats(self->fd).faults;
+	ASSERT_EQ(dev_copy(self->fd, b, p + 77 * PAGE, PAGE), 0);
+	for (unsigned long i = 0; i < PAGE; i++)
+		ASSERT_EQ(b[i], pattern_byte(77 * PAGE + i, 5));
+	EXPECT_EQ(stats(self->fd).faults - faults, 2);	/* b, and p's block */
+	ASSERT_EQ(dev_residency(self->fd, p, per, res), 0);
+	for (unsigned long i = 0; i < per; i++) {
+		if (coherent && (i < 64 || i >= 80))
+			continue;	/* outside the 64 KiB window */
+		ASSERT_EQ(res[i] & (SVMGPU_RES_WHERE_MASK | dev),
+			  SVMGPU_RES_VRAM | SVMGPU_RES_DEV_MAPPED |
+			  (coherent ? 0 : SVMGPU_RES_DEV_HUGE)) TH_LOG("page %lu", i);
+	}
+
+	EXPECT_EQ(p[3], pattern_byte(3, 5));
+	ASSERT_EQ(dev_residency(self->fd, p + 77 * PAGE, 1, res), 0);
+	EXPECT_EQ(res[0] & (SVMGPU_RES_WHERE_MASK | dev),
+		  coherent ? SVMGPU_RES_VRAM | SVMGPU_RES_DEV_MAPPED :
+			     SVMGPU_RES_SYSTEM);
+	EXPECT_EQ(pattern_errors(p, THP_SIZE, 5), 0);
+}
+
 /* The driver's tracepoints fire: a migration, a device fault, eviction. */
 TEST_F(migrate, tracepoints)
 {

@@ -224,6 +224,122 @@ TEST_F(mirror, huge_page)
 	ASSERT_EQ(q[(2UL << 20) / 8 - 1], 0x5555aaaa5555aaaaull);
 }
 
+/* Each page's SVMGPU_RES_DEV_* bits must be @want; 0 if they all are. */
+static long dev_bits_differ(int fd, void *addr, unsigned long npages,
+			    __u8 want)
+{
+	const __u8 mask = SVMGPU_RES_DEV_MAPPED | SVMGPU_RES_DEV_HUGE;
+	__u8 *res = malloc(npages);
+	long bad = -1;
+
+	if (res && !dev_residency(fd, addr, npages, res))
+		for (bad = 0; bad < (long)npages; bad++)
+			if ((res[bad] & mask) != want)
+				break;
+	free(res);
+	return bad == (long)npages ? 0 : bad + 1;
+}
+
+/*
+ * A THP the CPU maps with one PMD is mirrored with one 2 MiB device PTE:
+ * one fault per buffer instead of one per 64 KiB window. Splitting the
+ * CPU's PMD (mprotect of one page) unmaps the whole leaf; the pages fault
+ * back as 4 KiB ones with their data, and the page made read-only refuses
+ * a device write while its neighbours take one.
+ */
+TEST_F(mirror, thp_mapped_2m)
+{
+	const unsigned long per = THP_SIZE / PAGE;
+	__u8 *src = map_thp(THP_SIZE), *dst = map_thp(THP_SIZE), res;
+	__u64 faults, mapped;
+
+	ASSERT_NE(src, NULL);
+	ASSERT_NE(dst, NULL);
+	pattern_fill(src, THP_SIZE, 11);
+	memset(dst, 0, THP_SIZE);
+	ASSERT_EQ(dev_residency(self->fd, src, 1, &res), 0);
+	ASSERT_TRUE(res & SVMGPU_RES_HUGE) TH_LOG("the kernel gave no THP");
+	ASSERT_EQ(dev_residency(self->fd, dst, 1, &res), 0);
+	ASSERT_TRUE(res & SVMGPU_RES_HUGE) TH_LOG("the kernel gave no THP");
+	EXPECT_EQ(dev_bits_differ(self->fd, src, per, 0), 0);
+
+	faults = stats(self->fd).faults;
+	mapped = stats(self->fd).pages_mapped;
+	ASSERT_EQ(dev_copy(self->fd, dst, src, THP_SIZE), 0);
+	EXPECT_EQ(pattern_errors(dst, THP_SIZE, 11), 0);
+	EXPECT_EQ(stats(self->fd).faults - faults, 2);	/* one per buffer */
+	EXPECT_EQ(stats(self->fd).pages_mapped - mapped, 2);
+	EXPECT_EQ(dev_bits_differ(self->fd, src, per, SVMGPU_RES_DEV_MAPPED |
+				  SVMGPU_RES_DEV_HUGE), 0);
+	EXPECT_EQ(dev_bits_differ(self->fd, dst, per, SVMGPU_RES_DEV_MAPPED |
+				  SVMGPU_RES_DEV_HUGE), 0);
+
+	/* the CPU splits its PMD: the device's leaf goes, all of it */
+	ASSERT_EQ(mprotect(src + 5 * PAGE, PAGE, PROT_READ), 0);
+	ASSERT_EQ(dev_residency(self->fd, src, 1, &res), 0);
+	EXPECT_FALSE(res & SVMGPU_RES_HUGE);
+	EXPECT_EQ(dev_bits_differ(self->fd, src, per, 0), 0);
+
+	/* the pages fault back as 4 KiB ones; dst keeps its 2 MiB leaf */
+	memset(dst, 0, THP_SIZE);
+	faults = stats(self->fd).faults;
+	ASSERT_EQ(dev_copy(self->fd, dst, src, THP_SIZE), 0);
+	EXPECT_EQ(pattern_errors(dst, THP_SIZE, 11), 0);
+	EXPECT_GE(stats(self->fd).faults - faults, 3);	/* at least 3 VMAs */
+	EXPECT_EQ(dev_bits_differ(self->fd, src, per, SVMGPU_RES_DEV_MAPPED), 0);
+	EXPECT_EQ(dev_bits_differ(self->fd, dst, per, SVMGPU_RES_DEV_MAPPED |
+				  SVMGPU_RES_DEV_HUGE), 0);
+	EXPECT_EQ(dev_fill(self->fd, src + 5 * PAGE, 0, 8), EPERM);
+	EXPECT_EQ(src[5 * PAGE], pattern_byte(5 * PAGE, 11));
+	EXPECT_EQ(dev_fill(self->fd, src + 6 * PAGE, 0, 8), 0);
+	EXPECT_EQ(src[6 * PAGE], 0);
+}
+
+/*
+ * A write into a block the device maps read-only with 2 MiB (the huge zero
+ * page the CPU's read left) gets a writable mapping of the THP the write
+ * fault allocates, and the write lands. With huge_ptes=0 the same block is
+ * mirrored with 4 KiB leaves.
+ */
+TEST_F(mirror, thp_zero_page_then_write)
+{
+	const char *param = "/sys/module/svmgpu/parameters/huge_ptes";
+	const unsigned long per = THP_SIZE / PAGE;
+	__u8 *p = map_thp(THP_SIZE), *q = map_thp(THP_SIZE), *b, res;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_NE(q, NULL);
+	b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	ASSERT_NE(b, NULL);
+	ASSERT_EQ(p[100], 0);		/* a read fault: the huge zero page */
+	ASSERT_EQ(dev_residency(self->fd, p, 1, &res), 0);
+	ASSERT_TRUE(res & SVMGPU_RES_HUGE) TH_LOG("no huge zero page");
+	EXPECT_FALSE(res & SVMGPU_RES_WRITE);
+	ASSERT_EQ(dev_copy(self->fd, b, p, PAGE), 0);
+	EXPECT_EQ(dev_bits_differ(self->fd, p, per, SVMGPU_RES_DEV_MAPPED |
+				  SVMGPU_RES_DEV_HUGE), 0);
+
+	ASSERT_EQ(dev_fill(self->fd, p + THP_SIZE / 2, 0x4242424242424242ull,
+			   PAGE), 0);
+	EXPECT_EQ(p[THP_SIZE / 2 + 7], 0x42);
+	EXPECT_EQ(p[100], 0);
+	ASSERT_EQ(dev_residency(self->fd, p + THP_SIZE / 2, 1, &res), 0);
+	EXPECT_TRUE(res & SVMGPU_RES_DEV_MAPPED);
+	EXPECT_TRUE(res & SVMGPU_RES_WRITE);
+
+	/* huge_ptes=0: 4 KiB leaves only */
+	ASSERT_EQ(write_sysfs(param, "0"), 0);
+	memset(q, 1, THP_SIZE);
+	ASSERT_EQ(dev_residency(self->fd, q, 1, &res), 0);
+	EXPECT_TRUE(res & SVMGPU_RES_HUGE);
+	EXPECT_EQ(dev_copy(self->fd, b, q + 3 * PAGE, PAGE), 0);
+	EXPECT_EQ(write_sysfs(param, "1"), 0);
+	EXPECT_EQ(b[0], 1);
+	ASSERT_EQ(dev_residency(self->fd, q + 3 * PAGE, 1, &res), 0);
+	EXPECT_EQ(res & (SVMGPU_RES_DEV_MAPPED | SVMGPU_RES_DEV_HUGE),
+		  SVMGPU_RES_DEV_MAPPED);
+}
+
 /* hugetlbfs memory is mirrored like any other. */
 TEST_F(mirror, hugetlbfs)
 {

@@ -9,7 +9,8 @@
  *    benchmark_thp_migration reports);
  *  - device fault service: the time of one 8-byte device read of a page
  *    the device has not mirrored yet, against the same read of a mirrored
- *    page, median and 99th percentile of 400, on 4 KiB pages and on THPs;
+ *    page, median and 99th percentile: 400 faults on 4 KiB pages (each
+ *    mirrors a 64 KiB window), 200 on THPs (each maps 2 MiB);
  *  - eviction at 2x oversubscription: with VRAM full of one buffer, the
  *    migration of a second as large evicts the first, MiB/s of eviction;
  *  - device atomics per second on one counter under each atomic policy,
@@ -102,29 +103,39 @@ static double timed_read(int fd, void *dst, void *src)
 
 static int bench_faults(int fd, bool thp)
 {
-	/* one page per 64 KiB fault window, so every sample faults */
-	size_t stride = 64 * 1024, len = FAULT_SAMPLES * stride;
+	/*
+	 * One page per fault's reach, so that every sample faults: a 64 KiB
+	 * window on 4 KiB pages, a whole 2 MiB block on a THP.
+	 */
+	int samples = thp ? FAULT_SAMPLES / 2 : FAULT_SAMPLES;
+	size_t stride = thp ? THP_SIZE : 64 * 1024, len = samples * stride;
 	double fault[FAULT_SAMPLES], hit[FAULT_SAMPLES];
 	__u8 *p = thp ? map_thp(len) : map_anon(len, PROT_READ | PROT_WRITE);
-	__u64 dst;
+	__u64 dst, faults, huge;
 
 	if (!p)
 		return -1;
 	for (size_t i = 0; i < len; i += PAGE)
 		p[i] = 1;
-	for (int i = 0; i < FAULT_SAMPLES; i++) {
+	faults = stats(fd).faults;
+	huge = debugfs_value("stats", "huge_mapped");
+	for (int i = 0; i < samples; i++) {
 		fault[i] = timed_read(fd, &dst, p + i * stride);
 		hit[i] = timed_read(fd, &dst, p + i * stride);
 		if (fault[i] < 0 || hit[i] < 0)
 			return -1;
 	}
-	printf("device 8-byte read on %s pages, median / p99 of %d samples:\n",
-	       thp ? "THP-backed" : "4 KiB", FAULT_SAMPLES);
+	faults = stats(fd).faults - faults;
+	huge = debugfs_value("stats", "huge_mapped") - huge;
+	printf("device 8-byte read on %s pages, median / p99 of %d samples",
+	       thp ? "THP-backed" : "4 KiB", samples);
+	printf(" (%llu faults, %llu mapped 2 MiB):\n",
+	       (unsigned long long)faults, (unsigned long long)huge);
 	printf("  page faulted in: %.0f / %.0f us; page mirrored: %.0f / %.0f us\n",
-	       quantile(fault, FAULT_SAMPLES, 0.5) * 1e6,
-	       quantile(fault, FAULT_SAMPLES, 0.99) * 1e6,
-	       quantile(hit, FAULT_SAMPLES, 0.5) * 1e6,
-	       quantile(hit, FAULT_SAMPLES, 0.99) * 1e6);
+	       quantile(fault, samples, 0.5) * 1e6,
+	       quantile(fault, samples, 0.99) * 1e6,
+	       quantile(hit, samples, 0.5) * 1e6,
+	       quantile(hit, samples, 0.99) * 1e6);
 	munmap(p, len);
 	return 0;
 }

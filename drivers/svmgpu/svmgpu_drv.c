@@ -488,9 +488,10 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "faults %lld\nreplays %lld\ncancels %lld\n",
 		   atomic64_read(&c->faults), atomic64_read(&c->replays),
 		   atomic64_read(&c->cancels));
-	seq_printf(m, "invalidations %lld\npages_mapped %lld\n",
+	seq_printf(m, "invalidations %lld\npages_mapped %lld\nhuge_mapped %lld\n",
 		   atomic64_read(&c->invalidations),
-		   atomic64_read(&c->pages_mapped));
+		   atomic64_read(&c->pages_mapped),
+		   atomic64_read(&c->huge_mapped));
 	seq_printf(m, "migrated_to_vram %lld\nmigrated_to_ram %lld\n",
 		   atomic64_read(&c->migrated_to_vram),
 		   atomic64_read(&c->migrated_to_ram));

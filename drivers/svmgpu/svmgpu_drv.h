@@ -46,6 +46,7 @@ struct seq_file;
 
 /* VRAM blocks: 2 MiB, the size of a device THP and the unit of eviction. */
 #define SVMGPU_BLOCK_PAGES	(1UL << (SVMGPU_HUGE_SHIFT - PAGE_SHIFT))
+#define SVMGPU_HUGE_SIZE	(1UL << SVMGPU_HUGE_SHIFT)
 
 /**
  * struct svmgpu_vram_block - one 2 MiB block of VRAM
@@ -138,6 +139,7 @@ struct svmgpu_pt {
  * @invalidations: notifier invalidations that touched device mappings
  * @commands: user commands submitted
  * @pages_mapped: device PTEs written
+ * @huge_mapped: of those, 2 MiB ones
  * @migrated_to_vram: pages moved into VRAM
  * @migrated_to_ram: pages moved back to system memory (evicted ones too)
  * @evicted: pages evicted from VRAM (under pressure or on request)
@@ -152,6 +154,7 @@ struct svmgpu_counters {
 	atomic64_t invalidations;
 	atomic64_t commands;
 	atomic64_t pages_mapped;
+	atomic64_t huge_mapped;
 	atomic64_t migrated_to_vram;
 	atomic64_t migrated_to_ram;
 	atomic64_t evicted;

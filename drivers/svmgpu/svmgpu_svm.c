@@ -23,6 +23,28 @@
  * read-only: a device write to them faults again and, if the VMA forbids
  * writing, hmm_range_fault() answers -EPERM and the command is cancelled.
  *
+ * DOC: 2 MiB device mappings
+ *
+ * A fault mirrors the 64 KiB window around it, unless hmm_range_fault()
+ * reports the faulting page mapped by a CPU PMD (hmm_pfn_to_map_order() 9:
+ * a THP in system memory, the huge zero page, or a 2 MiB device folio in
+ * our VRAM). Then the whole naturally aligned block is one folio with one
+ * set of permissions, and the driver writes one level-1 leaf with
+ * SVMGPU_PTE_HUGE for it, as drm_gpusvm does with its 2 MiB chunks: one
+ * fault, one DMA mapping and one TLB entry instead of 32, 512 and 512. The
+ * notifier sequence already covers the whole address space, so the retry
+ * check protects the block as it protects the window.
+ *
+ * A 2 MiB leaf is all or nothing. An invalidation of any part of the block
+ * clears it whole (the CPU splitting its PMD invalidates too), and the
+ * pages fault back, as 4 KiB leaves if the CPU now maps them so. A 4 KiB
+ * leaf written inside a mapped block (an exclusive grant, which needs a
+ * split PMD anyway) replaces the 2 MiB leaf with a table; a 2 MiB leaf
+ * written over a table frees the table once the synchronous TLB
+ * invalidation guarantees the device no longer reads it. An atomic fault
+ * maps its page alone, as before. The module parameter huge_ptes=0 turns
+ * 2 MiB leaves off.
+ *
  * DOC: Device atomics
  *
  * The device does atomics on its VRAM, and on system memory only when it
@@ -97,12 +119,30 @@ static unsigned int svmgpu_pt_index(u64 va, int level)
 	       (SVMGPU_PT_ENTRIES - 1);
 }
 
-/* Release the DMA mapping of the system page a leaf entry points at. */
-static void svmgpu_pte_release(struct svmgpu_device *gdev, u64 pte)
+/* Module parameter huge_ptes, see svmgpu_pfn_to_huge_pte(). */
+static bool huge_ptes = true;
+module_param(huge_ptes, bool, 0644);
+MODULE_PARM_DESC(huge_ptes,
+		 "map a 2 MiB block the CPU maps with one PMD with one 2 MiB device PTE (default Y)");
+
+/* Does entry @e of a level-@level table translate (rather than point on)? */
+static bool svmgpu_pte_is_leaf(u64 e, int level)
+{
+	return (e & SVMGPU_PTE_VALID) &&
+	       (!level || (level == 1 && (e & SVMGPU_PTE_HUGE)));
+}
+
+/*
+ * Release the DMA mapping of the system memory a leaf entry of @level
+ * points at: a page at level 0, a 2 MiB block at level 1.
+ */
+static void svmgpu_pte_release(struct svmgpu_device *gdev, u64 pte,
+			       int level)
 {
 	if (!(pte & SVMGPU_PTE_VRAM))
 		dma_unmap_page(&gdev->pdev->dev, pte & SVMGPU_PTE_ADDR_MASK,
-			       PAGE_SIZE, DMA_BIDIRECTIONAL);
+			       level ? SVMGPU_HUGE_SIZE : PAGE_SIZE,
+			       DMA_BIDIRECTIONAL);
 }
 
 static void svmgpu_pt_free(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
@@ -115,8 +155,8 @@ static void svmgpu_pt_free(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
 
 		if (level > 0 && pt->children[i])
 			svmgpu_pt_free(gdev, pt->children[i], level - 1);
-		else if (level == 0 && (e & SVMGPU_PTE_VALID))
-			svmgpu_pte_release(gdev, e);
+		else if (svmgpu_pte_is_leaf(e, level))
+			svmgpu_pte_release(gdev, e, level);
 	}
 	dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries, pt->dma);
 	kfree(pt->children);
@@ -161,8 +201,11 @@ static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
 /*
  * Install the 4 KiB leaf @pte for @va, taking missing tables from the
  * spares (never allocating: we hold pt_lock). A leaf already there is
- * released first and *@replaced set: the device TLB may hold it. Returns
- * -EAGAIN if a spare ran out: refill and retry.
+ * released first and *@replaced set: the device TLB may hold it. So is a
+ * 2 MiB leaf over @va, which gives way to a table: its other pages fault
+ * again (this happens when a single page must differ, e.g. an exclusive
+ * grant, which the CPU cannot have in a PMD either). Returns -EAGAIN if a
+ * spare ran out: refill and retry.
  */
 static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 			 bool *replaced)
@@ -180,6 +223,11 @@ static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 
 			if (!child)
 				return -EAGAIN;
+			old = le64_to_cpu(pt->entries[idx]);
+			if (svmgpu_pte_is_leaf(old, level)) {
+				svmgpu_pte_release(ctx->gdev, old, level);
+				*replaced = true;
+			}
 			ctx->spare[level - 1] = NULL;
 			pt->children[idx] = child;
 			pt->entries[idx] = cpu_to_le64(child->dma |
@@ -190,14 +238,62 @@ static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 	idx = svmgpu_pt_index(va, 0);
 	old = le64_to_cpu(pt->entries[idx]);
 	if (old & SVMGPU_PTE_VALID) {
-		svmgpu_pte_release(ctx->gdev, old);
+		svmgpu_pte_release(ctx->gdev, old, 0);
 		*replaced = true;
 	}
 	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
 	return 0;
 }
 
-/* Clear the leaves of [start, end) below @pt; returns how many were set. */
+/*
+ * Install the 2 MiB leaf @pte for the block at @va in its level-1 entry,
+ * taking missing tables from the spares. What the entry held is replaced
+ * and *@replaced set: a 2 MiB leaf is released; a level-0 table is
+ * returned in *@table, for the caller to free (svmgpu_pt_free() releases
+ * its leaves) once the device TLB no longer holds any of its entries.
+ * Returns -EAGAIN if a spare ran out: refill and retry.
+ */
+static int svmgpu_pt_map_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
+			      bool *replaced, struct svmgpu_pt **table)
+{
+	struct svmgpu_pt *pt = ctx->root;
+	unsigned int idx;
+	int level;
+	u64 old;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; level > 1; level--) {
+		idx = svmgpu_pt_index(va, level);
+		if (!pt->children[idx]) {
+			struct svmgpu_pt *child = ctx->spare[level - 1];
+
+			if (!child)
+				return -EAGAIN;
+			ctx->spare[level - 1] = NULL;
+			pt->children[idx] = child;
+			pt->entries[idx] = cpu_to_le64(child->dma |
+						       SVMGPU_PTE_VALID);
+		}
+		pt = pt->children[idx];
+	}
+	idx = svmgpu_pt_index(va, 1);
+	old = le64_to_cpu(pt->entries[idx]);
+	*table = pt->children[idx];
+	pt->children[idx] = NULL;
+	if (*table) {
+		*replaced = true;
+	} else if (svmgpu_pte_is_leaf(old, 1)) {
+		svmgpu_pte_release(ctx->gdev, old, 1);
+		*replaced = true;
+	}
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
+	return 0;
+}
+
+/*
+ * Clear the leaves of [start, end) below @pt; returns how many pages they
+ * mapped. A 2 MiB leaf that overlaps the range is cleared whole.
+ */
 static unsigned long svmgpu_pt_clear(struct svmgpu_device *gdev,
 				     struct svmgpu_pt *pt, int level, u64 base,
 				     u64 start, u64 end)
@@ -212,18 +308,16 @@ static unsigned long svmgpu_pt_clear(struct svmgpu_device *gdev,
 
 		if (hi <= start || lo >= end)
 			continue;
-		if (level > 0) {
-			if (pt->children[i])
-				cleared += svmgpu_pt_clear(gdev, pt->children[i],
-							   level - 1, lo, start,
-							   end);
+		if (level > 0 && pt->children[i]) {
+			cleared += svmgpu_pt_clear(gdev, pt->children[i],
+						   level - 1, lo, start, end);
 			continue;
 		}
 		e = le64_to_cpu(pt->entries[i]);
-		if (e & SVMGPU_PTE_VALID) {
+		if (svmgpu_pte_is_leaf(e, level)) {
 			WRITE_ONCE(pt->entries[i], 0);
-			svmgpu_pte_release(gdev, e);
-			cleared++;
+			svmgpu_pte_release(gdev, e, level);
+			cleared += span >> PAGE_SHIFT;
 		}
 	}
 	return cleared;
@@ -638,16 +732,142 @@ static int svmgpu_pfn_to_pte(struct svmgpu_device *gdev, unsigned long pfn,
 }
 
 /*
+ * The 2 MiB device PTE for the block hmm_range_fault() returned @pfn in
+ * (any of its pages), if the CPU maps that block with one PMD: then it is
+ * one naturally aligned folio, in system memory or in our VRAM, with one
+ * set of permissions, and the notifier sequence covers all of it, not just
+ * the pages asked for. 0 otherwise, or when its bus address or VRAM offset
+ * is not 2 MiB aligned, and the caller maps 4 KiB pages; a system block is
+ * DMA-mapped into *@dma. Returns -ENOMEM if the mapping failed.
+ */
+static int svmgpu_pfn_to_huge_pte(struct svmgpu_device *gdev,
+				  unsigned long pfn, u64 *pte, dma_addr_t *dma)
+{
+	u64 flags = SVMGPU_PTE_VALID | SVMGPU_PTE_HUGE |
+		    (pfn & HMM_PFN_WRITE ? SVMGPU_PTE_WRITE : 0);
+	struct page *head;
+
+	*pte = 0;
+	*dma = 0;
+	if (!READ_ONCE(huge_ptes) || !(pfn & HMM_PFN_VALID) ||
+	    (pfn & HMM_PFN_ERROR) ||
+	    hmm_pfn_to_map_order(pfn) != SVMGPU_HUGE_SHIFT - PAGE_SHIFT)
+		return 0;
+	head = pfn_to_page(ALIGN_DOWN(page_to_pfn(hmm_pfn_to_page(pfn)),
+				      SVMGPU_BLOCK_PAGES));
+	if (svmgpu_is_own_vram_page(gdev, head)) {
+		u64 off = svmgpu_page_vram_offset(gdev, head);
+
+		if (!IS_ALIGNED(off, SVMGPU_HUGE_SIZE))
+			return 0;
+		*pte = off | SVMGPU_PTE_VRAM | flags;
+		svmgpu_vram_touch(gdev, head);
+		return 0;
+	}
+	if (is_zone_device_page(head))
+		return 0;
+	*dma = dma_map_page(&gdev->pdev->dev, head, 0, SVMGPU_HUGE_SIZE,
+			    DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
+		*dma = 0;
+		return -ENOMEM;
+	}
+	if (!IS_ALIGNED(*dma, SVMGPU_HUGE_SIZE)) {
+		dma_unmap_page(&gdev->pdev->dev, *dma, SVMGPU_HUGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+		*dma = 0;
+		return 0;
+	}
+	*pte = *dma | flags;
+	return 0;
+}
+
+/* Install the 2 MiB leaf @pte for the block at @va; pt_lock held. */
+static int svmgpu_commit_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
+			      struct svmgpu_pt **table)
+{
+	bool replaced = false;
+	int ret;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	if (!ctx->root)
+		return -ENODEV;
+	va = ALIGN_DOWN(va, SVMGPU_HUGE_SIZE);
+	ret = svmgpu_pt_map_huge(ctx, va, pte, &replaced, table);
+	if (ret)
+		return ret;
+	atomic64_inc(&ctx->stats.pages_mapped);
+	atomic64_inc(&ctx->gdev->stats.pages_mapped);
+	atomic64_inc(&ctx->gdev->stats.huge_mapped);
+	/* Synchronous: afterwards the device uses no entry of *@table. */
+	if (replaced)
+		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
+				      va, SVMGPU_HUGE_SIZE);
+	return 0;
+}
+
+/*
+ * The second half of the canonical loop, after hmm_range_fault() filled
+ * @range (which lies in one 2 MiB block): make the device PTEs, then
+ * commit them under pt_lock unless an invalidation intervened. One 2 MiB
+ * leaf for the whole block when @huge allows it and the CPU maps the block
+ * with one PMD, else 4 KiB leaves for the pages of @range; @pte and @dma
+ * have room for those. Returns 0, -EAGAIN when the caller must go round
+ * the loop again (invalidated meanwhile, or out of spare tables), or an
+ * error.
+ */
+static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
+				struct hmm_range *range, bool huge, u64 *pte,
+				dma_addr_t *dma)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_pt *table = NULL;
+	dma_addr_t huge_dma = 0;
+	u64 huge_pte = 0;
+	int ret = 0;
+
+	if (huge)
+		ret = svmgpu_pfn_to_huge_pte(gdev, range->hmm_pfns[0],
+					     &huge_pte, &huge_dma);
+	for (i = 0; i < npages && !ret && !huge_pte; i++)
+		ret = svmgpu_pfn_to_pte(gdev, range->hmm_pfns[i], &pte[i],
+					&dma[i]);
+	if (!ret) {
+		mutex_lock(&ctx->pt_lock);
+		if (mmu_interval_read_retry(range->notifier,
+					    range->notifier_seq))
+			ret = -EAGAIN;
+		else if (huge_pte)
+			ret = svmgpu_commit_huge(ctx, range->start, huge_pte,
+						 &table);
+		else
+			ret = svmgpu_commit_range(ctx, range, pte, dma);
+		mutex_unlock(&ctx->pt_lock);
+		if (huge_pte && !ret)
+			huge_dma = 0;	/* the PTE owns the mapping now */
+	}
+	if (table)
+		svmgpu_pt_free(gdev, table, 0);
+	if (huge_dma)
+		dma_unmap_page(&gdev->pdev->dev, huge_dma, SVMGPU_HUGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+	svmgpu_unmap_dma(gdev, dma, npages);
+	return ret;
+}
+
+/*
  * The canonical mirroring loop for the fault at @addr (see the Mirroring
  * DOC section): mirror the aligned SVMGPU_FAULT_WINDOW around it within its
- * VMA. Returns -EOPNOTSUPP, mapping nothing, for an atomic on a system page
- * the device cannot do atomics on.
+ * VMA, or its whole 2 MiB block (2 MiB device mappings). Returns
+ * -EOPNOTSUPP, mapping nothing, for an atomic on a system page the device
+ * cannot do atomics on.
  */
 static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 {
 	struct svmgpu_device *gdev = ctx->gdev;
 	bool write = access != SVMGPU_ACCESS_READ;
-	unsigned long pfns[SVMGPU_FAULT_WINDOW], timeout, npages = 0;
+	unsigned long pfns[SVMGPU_FAULT_WINDOW], timeout;
 	dma_addr_t dma[SVMGPU_FAULT_WINDOW] = { 0 };
 	u64 pte[SVMGPU_FAULT_WINDOW];
 	struct hmm_range range = {
@@ -693,7 +913,6 @@ static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		}
 		if (write)
 			range.default_flags |= HMM_PFN_REQ_WRITE;
-		npages = (range.end - range.start) >> PAGE_SHIFT;
 		ret = hmm_range_fault(&range);
 		mmap_read_unlock(mm);
 		if (ret == -EBUSY)
@@ -708,28 +927,13 @@ static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			ret = -EOPNOTSUPP;
 			break;
 		}
-
-		for (i = 0; i < npages && !ret; i++)
-			ret = svmgpu_pfn_to_pte(gdev, pfns[i], &pte[i], &dma[i]);
-		if (ret)
+		/* an atomic maps its page alone, as above */
+		ret = svmgpu_mirror_commit(ctx, &range,
+					   access != SVMGPU_ACCESS_ATOMIC, pte,
+					   dma);
+		if (ret != -EAGAIN)
 			break;
-
-		mutex_lock(&ctx->pt_lock);
-		if (mmu_interval_read_retry(&ctx->notifier,
-					    range.notifier_seq)) {
-			mutex_unlock(&ctx->pt_lock);
-			svmgpu_unmap_dma(gdev, dma, npages);
-			continue;
-		}
-		ret = svmgpu_commit_range(ctx, &range, pte, dma);
-		mutex_unlock(&ctx->pt_lock);
-		if (ret == -EAGAIN) {
-			svmgpu_unmap_dma(gdev, dma, npages);
-			continue;	/* spares taken meanwhile */
-		}
-		break;
 	}
-	svmgpu_unmap_dma(gdev, dma, npages);
 	return ret;
 }
 
@@ -991,6 +1195,27 @@ static u8 svmgpu_residency_byte(struct svmgpu_device *gdev, unsigned long pfn)
 	return b;
 }
 
+static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va);
+
+/* The SVMGPU_RES_DEV_* bits of @npages residency bytes from @start. */
+static void svmgpu_residency_device(struct svmgpu_ctx *ctx,
+				    unsigned long start, unsigned long npages,
+				    u8 *bytes)
+{
+	unsigned long i;
+	u64 e;
+
+	mutex_lock(&ctx->pt_lock);
+	for (i = 0; ctx->root && i < npages; i++) {
+		e = svmgpu_pt_lookup(ctx, start + i * PAGE_SIZE);
+		if (e & SVMGPU_PTE_VALID)
+			bytes[i] |= SVMGPU_RES_DEV_MAPPED;
+		if (e & SVMGPU_PTE_HUGE)
+			bytes[i] |= SVMGPU_RES_DEV_HUGE;
+	}
+	mutex_unlock(&ctx->pt_lock);
+}
+
 /**
  * svmgpu_residency() - where the pages of a user range are
  * @ctx: the context (its mm)
@@ -1000,7 +1225,8 @@ static u8 svmgpu_residency_byte(struct svmgpu_device *gdev, unsigned long pfn)
  *
  * Reads the CPU page tables with hmm_range_fault() without faulting:
  * nothing is populated or moved. Holes and inaccessible pages read as
- * SVMGPU_RES_NONE.
+ * SVMGPU_RES_NONE. Then the device's page tables, for the SVMGPU_RES_DEV_*
+ * bits.
  * Return: 0, -ESRCH if the mm is gone, -ENOMEM, -EBUSY.
  */
 int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
@@ -1052,6 +1278,7 @@ int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 						      range.hmm_pfns[i]);
 		addr = range.end;
 	}
+	svmgpu_residency_device(ctx, start, npages, bytes);
 out:
 	mmap_read_unlock(mm);
 	mmput(mm);
@@ -1106,15 +1333,14 @@ static unsigned long svmgpu_first_unmapped(struct svmgpu_ctx *ctx,
  * Mirror @range (within one level-0 table, at most SVMGPU_BLOCK_PAGES
  * pages, any number of VMAs) with the canonical loop of svmgpu_mirror():
  * one hmm_range_fault() of the whole window, then the PTEs under pt_lock
- * unless an invalidation intervened. @range has the notifier, the pfns and
- * the fault flags set; @pte and @dma have room for its pages.
+ * unless an invalidation intervened (one 2 MiB leaf if the CPU maps the
+ * block with a PMD). @range has the notifier, the pfns and the fault flags
+ * set; @pte and @dma have room for its pages.
  */
 static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
 				struct hmm_range *range, u64 *pte,
 				dma_addr_t *dma)
 {
-	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
-	struct svmgpu_device *gdev = ctx->gdev;
 	struct mm_struct *mm = ctx->mm;
 	unsigned long timeout;
 	int ret;
@@ -1138,28 +1364,10 @@ static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
 		if (ret)
 			break;
 
-		for (i = 0; i < npages && !ret; i++)
-			ret = svmgpu_pfn_to_pte(gdev, range->hmm_pfns[i],
-						&pte[i], &dma[i]);
-		if (ret)
+		ret = svmgpu_mirror_commit(ctx, range, true, pte, dma);
+		if (ret != -EAGAIN)
 			break;
-
-		mutex_lock(&ctx->pt_lock);
-		if (mmu_interval_read_retry(&ctx->notifier,
-					    range->notifier_seq)) {
-			mutex_unlock(&ctx->pt_lock);
-			svmgpu_unmap_dma(gdev, dma, npages);
-			continue;
-		}
-		ret = svmgpu_commit_range(ctx, range, pte, dma);
-		mutex_unlock(&ctx->pt_lock);
-		if (ret == -EAGAIN) {
-			svmgpu_unmap_dma(gdev, dma, npages);
-			continue;	/* spares taken meanwhile */
-		}
-		break;
 	}
-	svmgpu_unmap_dma(gdev, dma, npages);
 	return ret;
 }
 

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	5
+#define SVMGPU_UAPI_VERSION_MINOR	6
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -192,6 +192,9 @@ struct svmgpu_migrate {
 #define SVMGPU_RES_READ		_BITUL(2)
 #define SVMGPU_RES_WRITE	_BITUL(3)
 #define SVMGPU_RES_HUGE		_BITUL(4)	/* CPU maps it 2 MiB or larger */
+/* (1.6) the device's page tables, as they are now */
+#define SVMGPU_RES_DEV_MAPPED	_BITUL(5)	/* the device maps it */
+#define SVMGPU_RES_DEV_HUGE	_BITUL(6)	/* with a 2 MiB leaf */
 
 #define SVMGPU_RESIDENCY_MAX_PAGES	4096
 
