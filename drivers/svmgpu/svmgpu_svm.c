@@ -199,94 +199,112 @@ static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
 }
 
 /*
- * Install the 4 KiB leaf @pte for @va, taking missing tables from the
- * spares (never allocating: we hold pt_lock). A leaf already there is
- * released first and *@replaced set: the device TLB may hold it. So is a
- * 2 MiB leaf over @va, which gives way to a table: its other pages fault
- * again (this happens when a single page must differ, e.g. an exclusive
- * grant, which the CPU cannot have in a PMD either). Returns -EAGAIN if a
+ * Write entry @idx of @pt, a level-@level table, as @e. A leaf it held is
+ * released and *@replaced set: the device TLB may hold it.
+ */
+static void svmgpu_pt_set(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
+			  int level, unsigned int idx, u64 e, bool *replaced)
+{
+	u64 old = le64_to_cpu(pt->entries[idx]);
+
+	if (svmgpu_pte_is_leaf(old, level)) {
+		svmgpu_pte_release(gdev, old, level);
+		*replaced = true;
+	}
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64(e));
+}
+
+/*
+ * The level-@leaf_level table on the way to @va, with missing tables
+ * installed from the spares (never allocating: we hold pt_lock). A 2 MiB
+ * leaf in the way gives way to a table (svmgpu_pt_set()): its other pages
+ * fault again. This happens when a single page must differ, e.g. an
+ * exclusive grant, which the CPU cannot have in a PMD either. NULL if a
  * spare ran out: refill and retry.
+ */
+static struct svmgpu_pt *svmgpu_pt_walk(struct svmgpu_ctx *ctx, u64 va,
+					int leaf_level, bool *replaced)
+{
+	struct svmgpu_pt *pt = ctx->root;
+	int level;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; level > leaf_level; level--) {
+		unsigned int idx = svmgpu_pt_index(va, level);
+
+		if (!pt->children[idx]) {
+			struct svmgpu_pt *child = ctx->spare[level - 1];
+
+			if (!child)
+				return NULL;
+			ctx->spare[level - 1] = NULL;
+			pt->children[idx] = child;
+			svmgpu_pt_set(ctx->gdev, pt, level, idx,
+				      child->dma | SVMGPU_PTE_VALID, replaced);
+		}
+		pt = pt->children[idx];
+	}
+	return pt;
+}
+
+/*
+ * Install the 4 KiB leaf @pte for @va (svmgpu_pt_walk()); what it
+ * replaces sets *@replaced. Returns -EAGAIN if a spare ran out.
  */
 static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 			 bool *replaced)
 {
-	struct svmgpu_pt *pt = ctx->root;
-	unsigned int idx;
-	int level;
-	u64 old;
+	struct svmgpu_pt *pt = svmgpu_pt_walk(ctx, va, 0, replaced);
 
-	lockdep_assert_held(&ctx->pt_lock);
-	for (level = SVMGPU_PT_LEVELS - 1; level > 0; level--) {
-		idx = svmgpu_pt_index(va, level);
-		if (!pt->children[idx]) {
-			struct svmgpu_pt *child = ctx->spare[level - 1];
-
-			if (!child)
-				return -EAGAIN;
-			old = le64_to_cpu(pt->entries[idx]);
-			if (svmgpu_pte_is_leaf(old, level)) {
-				svmgpu_pte_release(ctx->gdev, old, level);
-				*replaced = true;
-			}
-			ctx->spare[level - 1] = NULL;
-			pt->children[idx] = child;
-			pt->entries[idx] = cpu_to_le64(child->dma |
-						       SVMGPU_PTE_VALID);
-		}
-		pt = pt->children[idx];
-	}
-	idx = svmgpu_pt_index(va, 0);
-	old = le64_to_cpu(pt->entries[idx]);
-	if (old & SVMGPU_PTE_VALID) {
-		svmgpu_pte_release(ctx->gdev, old, 0);
-		*replaced = true;
-	}
-	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
+	if (!pt)
+		return -EAGAIN;
+	svmgpu_pt_set(ctx->gdev, pt, 0, svmgpu_pt_index(va, 0), pte, replaced);
 	return 0;
 }
 
 /*
- * Install the 2 MiB leaf @pte for the block at @va in its level-1 entry,
- * taking missing tables from the spares. What the entry held is replaced
- * and *@replaced set: a 2 MiB leaf is released; a level-0 table is
- * returned in *@table, for the caller to free (svmgpu_pt_free() releases
- * its leaves) once the device TLB no longer holds any of its entries.
- * Returns -EAGAIN if a spare ran out: refill and retry.
+ * Install the 2 MiB leaf @pte for the block at @va in its level-1 entry.
+ * What the entry held is replaced and *@replaced set: a 2 MiB leaf is
+ * released; a level-0 table is returned in *@table, for the caller to free
+ * (svmgpu_pt_free() releases its leaves) once the device TLB no longer
+ * holds any of its entries. Returns -EAGAIN if a spare ran out.
  */
 static int svmgpu_pt_map_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 			      bool *replaced, struct svmgpu_pt **table)
 {
-	struct svmgpu_pt *pt = ctx->root;
-	unsigned int idx;
-	int level;
-	u64 old;
+	struct svmgpu_pt *pt = svmgpu_pt_walk(ctx, va, 1, replaced);
+	unsigned int idx = svmgpu_pt_index(va, 1);
 
-	lockdep_assert_held(&ctx->pt_lock);
-	for (level = SVMGPU_PT_LEVELS - 1; level > 1; level--) {
-		idx = svmgpu_pt_index(va, level);
-		if (!pt->children[idx]) {
-			struct svmgpu_pt *child = ctx->spare[level - 1];
-
-			if (!child)
-				return -EAGAIN;
-			ctx->spare[level - 1] = NULL;
-			pt->children[idx] = child;
-			pt->entries[idx] = cpu_to_le64(child->dma |
-						       SVMGPU_PTE_VALID);
-		}
-		pt = pt->children[idx];
-	}
-	idx = svmgpu_pt_index(va, 1);
-	old = le64_to_cpu(pt->entries[idx]);
+	if (!pt)
+		return -EAGAIN;
 	*table = pt->children[idx];
 	pt->children[idx] = NULL;
-	if (*table) {
+	if (*table)
 		*replaced = true;
-	} else if (svmgpu_pte_is_leaf(old, 1)) {
-		svmgpu_pte_release(ctx->gdev, old, 1);
-		*replaced = true;
+	svmgpu_pt_set(ctx->gdev, pt, 1, idx, pte, replaced);
+	return 0;
+}
+
+/*
+ * The leaf entry that translates @va: a 4 KiB one at level 0 or a 2 MiB one
+ * at level 1; 0 if there is none. pt_lock held.
+ */
+static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va)
+{
+	struct svmgpu_pt *pt = ctx->root;
+	int level;
+
+	lockdep_assert_held(&ctx->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; pt; level--) {
+		unsigned int idx = svmgpu_pt_index(va, level);
+		u64 e = le64_to_cpu(READ_ONCE(pt->entries[idx]));
+
+		if (!(e & SVMGPU_PTE_VALID))
+			return 0;
+		if (svmgpu_pte_is_leaf(e, level))
+			return e;
+		pt = pt->children[idx];
 	}
-	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
 	return 0;
 }
 
@@ -1195,8 +1213,6 @@ static u8 svmgpu_residency_byte(struct svmgpu_device *gdev, unsigned long pfn)
 	return b;
 }
 
-static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va);
-
 /* The SVMGPU_RES_DEV_* bits of @npages residency bytes from @start. */
 static void svmgpu_residency_device(struct svmgpu_ctx *ctx,
 				    unsigned long start, unsigned long npages,
@@ -1287,29 +1303,6 @@ out:
 }
 
 /* === whole-range mirroring, for the dmirror interface === */
-
-/*
- * The leaf entry that translates @va: a 4 KiB one at level 0 or a 2 MiB one
- * at level 1; 0 if there is none. pt_lock held.
- */
-static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va)
-{
-	struct svmgpu_pt *pt = ctx->root;
-	int level;
-
-	lockdep_assert_held(&ctx->pt_lock);
-	for (level = SVMGPU_PT_LEVELS - 1; pt; level--) {
-		unsigned int idx = svmgpu_pt_index(va, level);
-		u64 e = le64_to_cpu(READ_ONCE(pt->entries[idx]));
-
-		if (!(e & SVMGPU_PTE_VALID))
-			return 0;
-		if (!level || (level == 1 && (e & SVMGPU_PTE_HUGE)))
-			return e;
-		pt = pt->children[idx];
-	}
-	return 0;
-}
 
 /*
  * The first page of [@start, @end) whose device PTE lacks one of the bits
