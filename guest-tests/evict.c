@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
@@ -35,6 +36,8 @@ FIXTURE(evict) {
 	int fd;
 };
 
+#define EVICT_DELAY "/sys/kernel/debug/svmgpu0/evict_delay_ms"
+
 FIXTURE_SETUP(evict)
 {
 	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
@@ -43,6 +46,8 @@ FIXTURE_SETUP(evict)
 
 FIXTURE_TEARDOWN(evict)
 {
+	/* a failed *_mid_eviction test must not slow the ones after it */
+	write_sysfs(EVICT_DELAY, "0");
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -251,6 +256,161 @@ TEST_F_TIMEOUT(evict, races, 180)
 	pthread_join(unmap, NULL);
 	EXPECT_EQ(r.errors, 0);
 	EXPECT_EQ(first_difference(r.p, r.shadow, r.len), -1);
+}
+
+/*
+ * @len bytes of anonymous memory with its own anon_vma: PROT_NONE guard
+ * pages on both sides keep the kernel from merging it with, or sharing
+ * the anon_vma of, a neighbouring mapping, so that its munmap() frees it.
+ * The whole mapping, guards included, is at *@base (length @len + 2 pages).
+ */
+static __u8 *map_anon_isolated(size_t len, __u8 **base)
+{
+	__u8 *b = map_anon(len + 2 * PAGE, PROT_NONE);
+
+	if (!b || mprotect(b + PAGE, len, PROT_READ | PROT_WRITE))
+		return NULL;
+	*base = b;
+	return b + PAGE;
+}
+
+struct evicter {
+	int fd;
+	int ret;
+	__u64 evicted;
+};
+
+static void *evict_all(void *arg)
+{
+	struct evicter *e = arg;
+
+	e->ret = dev_evict(e->fd, &e->evicted);
+	return NULL;
+}
+
+/* How long each eviction holds its pages unmapped, and when to strike */
+#define MID_EVICTION_DELAY_MS	"300"
+#define MID_EVICTION_STRIKE_US	100000
+#define MID_EVICTION_ROUNDS	6
+
+/*
+ * munmap() of pages that an eviction holds unmapped (migration entries,
+ * debugfs evict_delay_ms) frees their VMA and its anon_vma; an RCU grace
+ * period later the eviction finishes and restores the mappings that are
+ * left. migrate_device_pfns() took a reference on the anon_vma for that
+ * walk (patches/linux/0001-*): without it the debug kernel reports a
+ * use-after-free in rmap_walk_anon(), which the runner's splat scanner
+ * fails. Another region evicted alongside reads back intact.
+ */
+TEST_F_TIMEOUT(evict, munmap_mid_eviction, 120)
+{
+	size_t len = 64 * PAGE;
+	__u8 *keep = map_anon(len, PROT_READ | PROT_WRITE), res[64];
+	struct svmgpu_stats before = stats(self->fd);
+
+	ASSERT_NE(keep, NULL);
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, MID_EVICTION_DELAY_MS), 0);
+	for (int round = 0; round < MID_EVICTION_ROUNDS; round++) {
+		struct evicter e = { .fd = self->fd, .ret = -1 };
+		__u8 *base, *victim = map_anon_isolated(len, &base);
+		__u64 moved = 0;
+		pthread_t t;
+
+		ASSERT_NE(victim, NULL);
+		pattern_fill(victim, len, 40 + round);
+		pattern_fill(keep, len, 50 + round);
+		ASSERT_EQ(dev_migrate(self->fd, victim, len,
+				      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+		ASSERT_EQ(moved, 64);
+		ASSERT_EQ(dev_migrate(self->fd, keep, len,
+				      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+		ASSERT_EQ(moved, 64);
+
+		ASSERT_EQ(pthread_create(&t, NULL, evict_all, &e), 0);
+		usleep(MID_EVICTION_STRIKE_US);
+		ASSERT_EQ(munmap(base, len + 2 * PAGE), 0);
+		pthread_join(t, NULL);
+
+		ASSERT_EQ(e.ret, 0) TH_LOG("round %d", round);
+		EXPECT_EQ(debugfs_value("vram", "used"), 0);
+		ASSERT_EQ(dev_residency(self->fd, keep, 64, res), 0);
+		for (int i = 0; i < 64; i++)
+			EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK,
+				  SVMGPU_RES_SYSTEM);
+		EXPECT_EQ(pattern_errors(keep, len, 50 + round), 0)
+			TH_LOG("round %d", round);
+	}
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, "0"), 0);
+	EXPECT_GE(stats(self->fd).evicted - before.evicted,
+		  MID_EVICTION_ROUNDS * 64);
+	munmap(keep, len);
+}
+
+/*
+ * The same with exit(): a child process (its own device file) exits while
+ * an eviction holds its pages unmapped; exit_mmap() frees its anon_vmas.
+ * The parent's pages evicted alongside read back intact.
+ */
+TEST_F_TIMEOUT(evict, exit_mid_eviction, 120)
+{
+	size_t len = 64 * PAGE;
+	__u8 *keep = map_anon(len, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(keep, NULL);
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, MID_EVICTION_DELAY_MS), 0);
+	for (int round = 0; round < MID_EVICTION_ROUNDS; round++) {
+		struct evicter e = { .fd = self->fd, .ret = -1 };
+		int ready[2], go[2], status = -1;
+		__u64 moved = 0;
+		pthread_t t;
+		char c = 0;
+		pid_t pid;
+
+		ASSERT_EQ(pipe(ready), 0);
+		ASSERT_EQ(pipe(go), 0);
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+			__u8 *base, *p = map_anon_isolated(len, &base);
+
+			if (fd < 0 || !p)
+				_exit(2);
+			pattern_fill(p, len, 60 + round);
+			if (dev_migrate(fd, p, len, SVMGPU_MIGRATE_TO_VRAM,
+					&moved) || moved != 64)
+				_exit(3);
+			/* exit with the pages in VRAM, mid-eviction */
+			if (write(ready[1], "r", 1) != 1 ||
+			    read(go[0], &c, 1) != 1)
+				_exit(4);
+			_exit(0);
+		}
+		close(ready[1]);
+		close(go[0]);
+		ASSERT_EQ(read(ready[0], &c, 1), 1) TH_LOG("child failed");
+		pattern_fill(keep, len, 70 + round);
+		ASSERT_EQ(dev_migrate(self->fd, keep, len,
+				      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+		ASSERT_EQ(moved, 64);
+
+		ASSERT_EQ(pthread_create(&t, NULL, evict_all, &e), 0);
+		usleep(MID_EVICTION_STRIKE_US);
+		ASSERT_EQ(write(go[1], "g", 1), 1);
+		ASSERT_EQ(waitpid(pid, &status, 0), pid);
+		pthread_join(t, NULL);
+		close(ready[0]);
+		close(go[1]);
+
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			TH_LOG("child status %#x", status);
+		ASSERT_EQ(e.ret, 0) TH_LOG("round %d", round);
+		EXPECT_EQ(debugfs_value("vram", "used"), 0);
+		EXPECT_EQ(pattern_errors(keep, len, 70 + round), 0)
+			TH_LOG("round %d", round);
+	}
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, "0"), 0);
+	munmap(keep, len);
 }
 
 /*

@@ -45,6 +45,25 @@ verify_sha256() {
     fi
 }
 
+# The project's patches to the guest kernel, applied in order on top of the
+# pinned source (patches/linux/README.md says why each one is there).
+linux_patches() {
+    local f
+    for f in "$SVMGPU_TOP"/patches/linux/*.patch; do
+        [ -e "$f" ] && echo "$f"
+    done
+}
+
+# The tree the guest kernel is built from: the pristine unpacked source
+# plus linux_patches, in a directory named by a digest of the series, so
+# clones with different series never build from the same tree. The
+# pristine tree (kselftest headers, hmm-tests, checkpatch) stays as it is.
+linux_build_src() {
+    local key
+    key=$(linux_patches | while IFS= read -r f; do cat "$f"; done | sha256sum | cut -c1-12)
+    echo "$SVMGPU_CACHE/src/linux-$LINUX_VERSION-patched-$key"
+}
+
 # Paths of the unpacked meson (bookworm-backports) used by QEMU and by us.
 meson_root() { echo "$SVMGPU_CACHE/tools/meson"; }
 run_meson() {

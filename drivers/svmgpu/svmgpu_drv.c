@@ -694,6 +694,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_inject_fops);
 	debugfs_create_file("evict", 0200, gdev->debugfs, gdev,
 			    &svmgpu_evict_fops);
+	debugfs_create_u32("evict_delay_ms", 0600, gdev->debugfs,
+			   &gdev->evict_delay_ms);
 	svmgpu_dmirror_add(gdev);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,

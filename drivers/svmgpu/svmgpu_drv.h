@@ -254,6 +254,8 @@ struct svmgpu_ctx {
  *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
  * @evict_lock: one evictor at a time
  * @evict_work: evicts everything after a device reset
+ * @evict_delay_ms: debugfs test hook: how long each eviction holds its pages
+ *	unmapped before copying them (svmgpu_evict_pfns()); 0 is off
  * @debugfs: the device's debugfs directory
  */
 struct svmgpu_device {
@@ -298,8 +300,12 @@ struct svmgpu_device {
 	unsigned long *vram_hold_until;
 	struct mutex evict_lock;
 	struct work_struct evict_work;
+	u32 evict_delay_ms;
 	struct dentry *debugfs;
 };
+
+/* The most debugfs evict_delay_ms can hold an eviction for */
+#define SVMGPU_EVICT_DELAY_MAX_MS	1000
 
 static inline u32 svmgpu_rd(struct svmgpu_device *gdev, u32 reg)
 {

@@ -839,6 +839,7 @@ static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
 				       unsigned long *left)
 {
 	unsigned long *dst, moved, j;
+	u32 delay;
 
 	lockdep_assert_held(&gdev->evict_lock);
 	/* one block at most: a 2 MiB folio must be whole in one call */
@@ -848,6 +849,14 @@ static unsigned long svmgpu_evict_pfns(struct svmgpu_device *gdev,
 	if (!dst)
 		return 0;
 	migrate_device_pfns(pfns, n);
+	/*
+	 * The pages are now unmapped (migration entries) and stay so until
+	 * migrate_device_finalize(). debugfs evict_delay_ms holds them here
+	 * so that tests can race munmap() and exit against this window.
+	 */
+	delay = READ_ONCE(gdev->evict_delay_ms);
+	if (delay)
+		msleep(min(delay, SVMGPU_EVICT_DELAY_MAX_MS));
 	svmgpu_migrate_copy(gdev, NULL, 0, pfns, dst, n, false, false, NULL);
 	migrate_device_pages(pfns, dst, n);
 	moved = svmgpu_migrate_account(gdev, pfns, dst, n, false);
