@@ -15,10 +15,14 @@
  *    migration of a second as large evicts the first, MiB/s of eviction;
  *  - device atomics per second on one counter under each atomic policy,
  *    with and without two CPU threads incrementing the same counter.
+ *
+ * --migration-only: the migration figures alone (for the same-guest
+ * comparison with test_hmm in "./svmgpu bench").
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "svmgpu_test.h"
@@ -115,6 +119,9 @@ static int bench_faults(int fd, bool thp)
 
 	if (!p)
 		return -1;
+	/* else the guest's THP=always backs it with THPs: one fault per 2 MiB */
+	if (!thp && madvise(p, len, MADV_NOHUGEPAGE))
+		return -1;
 	for (size_t i = 0; i < len; i += PAGE)
 		p[i] = 1;
 	faults = stats(fd).faults;
@@ -127,6 +134,13 @@ static int bench_faults(int fd, bool thp)
 	}
 	faults = stats(fd).faults - faults;
 	huge = debugfs_value("stats", "huge_mapped") - huge;
+	if (faults < (__u64)samples) {
+		/* the "faulted in" figure would be mostly mirrored reads */
+		fprintf(stderr, "%s pages: %llu faults for %d samples\n",
+			thp ? "THP-backed" : "4 KiB",
+			(unsigned long long)faults, samples);
+		return -1;
+	}
 	printf("device 8-byte read on %s pages, median / p99 of %d samples",
 	       thp ? "THP-backed" : "4 KiB", samples);
 	printf(" (%llu faults, %llu mapped 2 MiB):\n",
@@ -225,12 +239,18 @@ static int bench_atomics(int fd, __u32 policy, int threads)
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const size_t mib[] = { 2, 16, 64, 256 };
+	bool migration_only = argc == 2 && !strcmp(argv[1], "--migration-only");
 	struct svmgpu_info info;
-	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	int fd;
 
+	if (argc > 1 && !migration_only) {
+		fprintf(stderr, "usage: svmgpu-guest-bench [--migration-only]\n");
+		return 2;
+	}
+	fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	if (fd < 0 || ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info)) {
 		perror("svmgpu-guest-bench: /dev/svmgpu0");
 		return 1;
@@ -242,6 +262,8 @@ int main(void)
 		if ((mib[i] << 20) <= info.vram_size &&
 		    bench_migration(fd, mib[i] << 20))
 			return 1;
+	if (migration_only)
+		goto out;
 	if (bench_faults(fd, false) || bench_faults(fd, true))
 		return 1;
 	if (bench_eviction(fd, info.vram_size))
@@ -251,6 +273,7 @@ int main(void)
 		    bench_atomics(fd, SVMGPU_POLICY_ATOMIC_VRAM, threads))
 			return 1;
 	}
+out:
 	close(fd);
 	return 0;
 }
