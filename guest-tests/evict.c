@@ -277,14 +277,13 @@ static __u8 *map_anon_isolated(size_t len, __u8 **base)
 struct evicter {
 	int fd;
 	int ret;
-	__u64 evicted;
 };
 
 static void *evict_all(void *arg)
 {
 	struct evicter *e = arg;
 
-	e->ret = dev_evict(e->fd, &e->evicted);
+	e->ret = dev_evict(e->fd, NULL);
 	return NULL;
 }
 
@@ -297,8 +296,8 @@ static void *evict_all(void *arg)
  * munmap() of pages that an eviction holds unmapped (migration entries,
  * debugfs evict_delay_ms) frees their VMA and its anon_vma; an RCU grace
  * period later the eviction finishes and restores the mappings that are
- * left. migrate_device_pfns() took a reference on the anon_vma for that
- * walk (patches/linux/0001-*): without it the debug kernel reports a
+ * left. The kernel must hold a reference on the anon_vma for that walk
+ * (patches/linux/0001-*): without it the debug kernel reports a
  * use-after-free in rmap_walk_anon(), which the runner's splat scanner
  * fails. Another region evicted alongside reads back intact.
  */
