@@ -49,6 +49,7 @@ typedef struct SvmgpuCmd {
     uint64_t operand;
     uint64_t compare;
     uint64_t result;
+    uint64_t done;          /* COPY/FILL bytes done; a REPLAY starts here */
 
     /* set with SVMGPU_EXEC_FAULT */
     uint64_t fault_addr;
@@ -308,6 +309,22 @@ static bool svmgpu_pte_allows(SvmgpuState *s, uint64_t pte, uint8_t access,
 }
 
 /*
+ * inject-spurious-ppm: fault although the translation succeeded (only then,
+ * so that a spurious fault never stands in for a real one). The reason
+ * stays NOT_PRESENT; the record's SPURIOUS flag tells.
+ */
+static bool svmgpu_inject_spurious_locked(SvmgpuState *s, SvmgpuCmd *cmd)
+{
+    if (!svmgpu_inject_roll_locked(s, s->inject.spurious_ppm)) {
+        return false;
+    }
+    s->stats.injected++;
+    trace_svmgpu_inject("spurious-fault");
+    cmd->fault_spurious = true;
+    return true;
+}
+
+/*
  * Translate @va of context @ctx for @access. On success returns OK with the
  * leaf in @pte and its size in @page_shift. A fault returns
  * SVMGPU_EXEC_FAULT with the record fields filled in @cmd; other failures
@@ -327,13 +344,6 @@ static int svmgpu_translate_locked(SvmgpuState *s, SvmgpuCmd *cmd,
         reason = SVMGPU_FAULT_ADDRESS;
         goto fault;
     }
-    if (svmgpu_inject_roll_locked(s, s->inject.spurious_ppm)) {
-        s->stats.injected++;
-        trace_svmgpu_inject("spurious-fault");
-        cmd->fault_spurious = true;
-        goto fault;
-    }
-
     /* A cached entry is used as it is; lacking a permission, walk again. */
     for (int huge = 0; huge < 2; huge++) {
         unsigned shift = huge ? SVMGPU_HUGE_SHIFT : SVMGPU_PAGE_SHIFT;
@@ -342,6 +352,10 @@ static int svmgpu_translate_locked(SvmgpuState *s, SvmgpuCmd *cmd,
         e = &s->tlb[svmgpu_tlb_slot(ctx, vpn, huge)];
         if (e->valid && e->ctx == ctx && e->huge == huge && e->vpn == vpn &&
             svmgpu_pte_allows(s, e->pte, access, &reason)) {
+            if (svmgpu_inject_spurious_locked(s, cmd)) {
+                reason = SVMGPU_FAULT_NOT_PRESENT;
+                goto fault;
+            }
             *pte = e->pte;
             *page_shift = shift;
             return SVMGPU_DESC_STATUS_OK;
@@ -392,7 +406,8 @@ static int svmgpu_translate_locked(SvmgpuState *s, SvmgpuCmd *cmd,
     }
 
     trace_svmgpu_translate(ctx, va, access, entry);
-    if (!svmgpu_pte_allows(s, entry, access, &reason)) {
+    if (!svmgpu_pte_allows(s, entry, access, &reason) ||
+        svmgpu_inject_spurious_locked(s, cmd)) {
         goto fault;
     }
     e = &s->tlb[svmgpu_tlb_slot(ctx, va >> *page_shift,
@@ -463,74 +478,85 @@ static bool svmgpu_cmd_abandoned(SvmgpuState *s, SvmgpuCmd *cmd)
            qatomic_read(&s->rings[cmd->ring].gen) != cmd->ring_gen;
 }
 
+/* Count the bytes a COPY or FILL moved in this run (from @start on). */
+static void svmgpu_count_bytes(SvmgpuState *s, SvmgpuCmd *cmd, uint64_t start)
+{
+    WITH_QEMU_LOCK_GUARD(&s->lock) {
+        s->stats.bytes += cmd->done - start;
+    }
+}
+
+/*
+ * COPY and FILL advance cmd->done as they go. A fault stops them there, and
+ * a REPLAY resumes at the faulting byte: what was written is not written
+ * again, so each fault costs one replay however long the command is (and an
+ * overlapping COPY never reads bytes it has already overwritten).
+ */
 static int svmgpu_cmd_copy(SvmgpuState *s, SvmgpuCmd *cmd)
 {
     uint8_t dst_space = desc_space(cmd->flags, SVMGPU_DESC_DST_SPACE_SHIFT);
     uint8_t src_space = desc_space(cmd->flags, SVMGPU_DESC_SRC_SPACE_SHIFT);
-    uint64_t done = 0;
+    uint64_t start = cmd->done;
+    int ret = SVMGPU_DESC_STATUS_OK;
 
-    while (done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
-        uint64_t want = MIN(cmd->len - done, SVMGPU_STEP_MAX);
+    while (cmd->done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
+        uint64_t want = MIN(cmd->len - cmd->done, SVMGPU_STEP_MAX);
         SvmgpuMapping src, dst;
         uint64_t n;
-        int ret;
 
-        ret = svmgpu_map_operand(s, cmd, src_space, cmd->src + done, want,
-                                 SVMGPU_ACCESS_READ, &src);
+        ret = svmgpu_map_operand(s, cmd, src_space, cmd->src + cmd->done,
+                                 want, SVMGPU_ACCESS_READ, &src);
         if (ret != SVMGPU_DESC_STATUS_OK) {
-            return ret;
+            break;
         }
-        ret = svmgpu_map_operand(s, cmd, dst_space, cmd->dst + done, src.len,
-                                 SVMGPU_ACCESS_WRITE, &dst);
+        ret = svmgpu_map_operand(s, cmd, dst_space, cmd->dst + cmd->done,
+                                 src.len, SVMGPU_ACCESS_WRITE, &dst);
         if (ret != SVMGPU_DESC_STATUS_OK) {
             svmgpu_unmap(s, &src, 0);
-            return ret;
+            break;
         }
         n = MIN(src.len, dst.len);
         memmove(dst.ptr, src.ptr, n);
         svmgpu_unmap(s, &dst, n);
         svmgpu_unmap(s, &src, n);
-        done += n;
+        cmd->done += n;
     }
-    WITH_QEMU_LOCK_GUARD(&s->lock) {
-        s->stats.bytes += done;
-    }
-    return SVMGPU_DESC_STATUS_OK;
+    svmgpu_count_bytes(s, cmd, start);
+    return ret;
 }
 
 static int svmgpu_cmd_fill(SvmgpuState *s, SvmgpuCmd *cmd)
 {
     uint8_t space = desc_space(cmd->flags, SVMGPU_DESC_DST_SPACE_SHIFT);
     uint8_t pattern[8 + 4096];
-    uint64_t done = 0;
+    uint64_t start = cmd->done;
+    int ret = SVMGPU_DESC_STATUS_OK;
 
     /* pattern[i] is byte i mod 8 of the operand, for any start phase */
     for (unsigned i = 0; i < sizeof(pattern); i++) {
         pattern[i] = cmd->operand >> (8 * (i % 8));
     }
-    while (done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
-        uint64_t want = MIN(cmd->len - done, SVMGPU_STEP_MAX);
+    while (cmd->done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
+        uint64_t want = MIN(cmd->len - cmd->done, SVMGPU_STEP_MAX);
         SvmgpuMapping dst;
-        int ret;
 
-        ret = svmgpu_map_operand(s, cmd, space, cmd->dst + done, want,
+        ret = svmgpu_map_operand(s, cmd, space, cmd->dst + cmd->done, want,
                                  SVMGPU_ACCESS_WRITE, &dst);
         if (ret != SVMGPU_DESC_STATUS_OK) {
-            return ret;
+            break;
         }
         for (uint64_t off = 0; off < dst.len;) {
             uint64_t n = MIN(dst.len - off, sizeof(pattern) - 8);
 
-            memcpy((uint8_t *)dst.ptr + off, pattern + (done + off) % 8, n);
+            memcpy((uint8_t *)dst.ptr + off,
+                   pattern + (cmd->done + off) % 8, n);
             off += n;
         }
         svmgpu_unmap(s, &dst, dst.len);
-        done += dst.len;
+        cmd->done += dst.len;
     }
-    WITH_QEMU_LOCK_GUARD(&s->lock) {
-        s->stats.bytes += done;
-    }
-    return SVMGPU_DESC_STATUS_OK;
+    svmgpu_count_bytes(s, cmd, start);
+    return ret;
 }
 
 /* Map exactly @width bytes (aligned, so within one page) of the dst. */
@@ -853,6 +879,7 @@ static void svmgpu_park_locked(SvmgpuState *s, unsigned n, SvmgpuCmd *cmd)
     r->fault_access = cmd->fault_access;
     r->fault_reason = cmd->fault_reason;
     r->fault_spurious = cmd->fault_spurious;
+    r->fault_resume = cmd->done;
     s->stats.faults++;
     trace_svmgpu_fault(r->fault_id, n, cmd->ctx, cmd->fault_addr,
                        cmd->fault_access, cmd->fault_reason);
@@ -916,6 +943,9 @@ static void svmgpu_engine_step_locked(SvmgpuState *s, unsigned n)
         cmd.opcode = SVMGPU_OP_NOP;     /* no RESULT for a cancelled op */
         svmgpu_complete_locked(s, &cmd, SVMGPU_DESC_STATUS_FAULT);
         return;
+    }
+    if (r->parked) {
+        cmd.done = r->fault_resume;     /* a REPLAY goes on where it faulted */
     }
     r->parked = false;          /* a REPLAY, or a fresh command */
 

@@ -63,6 +63,7 @@ typedef struct SvmgpuRing {
     uint8_t fault_access;
     uint8_t fault_reason;
     bool fault_spurious;
+    uint64_t fault_resume;          /* bytes done before the fault: resumed */
 } SvmgpuRing;
 
 typedef struct SvmgpuStats {

@@ -155,7 +155,8 @@
 /*
  * Fault response: the driver answers the parked command's fault, naming its
  * id (SVMGPU_FAULT_RECORD.id, low 30 bits). REPLAY retries the translation
- * (and faults again if it still fails); CANCEL completes the command with
+ * and resumes the command there, not from its start (and faults again if the
+ * translation still fails); CANCEL completes the command with
  * SVMGPU_DESC_STATUS_FAULT. A response naming another id is ignored and
  * flagged with SVMGPU_ERROR_BAD_RESPONSE.
  */

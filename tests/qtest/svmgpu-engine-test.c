@@ -195,6 +195,112 @@ static bool parked(SgDev *g)
     return sg_rd(g, SVMGPU_REG_STATUS) & SVMGPU_STATUS_FAULT_PENDING;
 }
 
+/*
+ * A REPLAY resumes the command where it faulted: the bytes copied before the
+ * fault are not copied again. Seen by changing the source of the first page
+ * while the command is parked on the third: the first keeps the old data.
+ */
+static void test_replay_resumes(void)
+{
+    uint8_t d[SVMGPU_DESC_SIZE], rec[SVMGPU_FAULT_RECORD_SIZE];
+    uint64_t src_va = 0x7f0000100000ull, dst_va = 0x7f0000200000ull;
+    uint64_t src_pa = SG_DATA, dst_pa = SG_DATA + 0x10000;
+    uint32_t slot;
+    SgDev g;
+
+    sg_start(&g, "");
+    for (int i = 0; i < 3; i++) {
+        qtest_memset(g.qts, src_pa + i * 4096, 0x10 + i, 4096);
+        qtest_memset(g.qts, dst_pa + i * 4096, 0xee, 4096);
+        sg_map(&g, 0, src_va + i * 4096, (src_pa + i * 4096) |
+               SVMGPU_PTE_VALID);
+    }
+    for (int i = 0; i < 2; i++) {
+        sg_map(&g, 0, dst_va + i * 4096, (dst_pa + i * 4096) |
+               SVMGPU_PTE_VALID | SVMGPU_PTE_WRITE);
+    }
+    sg_desc(d, SVMGPU_OP_COPY, SVMGPU_SPACE_VIRT, SVMGPU_SPACE_VIRT);
+    stq_le_p(d + SVMGPU_DESC_DST, dst_va);
+    stq_le_p(d + SVMGPU_DESC_SRC, src_va);
+    stq_le_p(d + SVMGPU_DESC_LEN, 3 * 4096);
+    slot = sg_submit(&g, d);
+
+    sg_next_fault(&g, rec);
+    g_assert_cmphex(ldq_le_p(rec + SVMGPU_FREC_ADDR), ==, dst_va + 2 * 4096);
+    g_assert_cmpuint(rec[SVMGPU_FREC_ACCESS], ==, SVMGPU_ACCESS_WRITE);
+    g_assert_cmphex(qtest_readb(g.qts, dst_pa + 4096 + 17), ==, 0x11);
+
+    qtest_memset(g.qts, src_pa, 0x99, 4096);
+    sg_map(&g, 0, dst_va + 2 * 4096, (dst_pa + 2 * 4096) |
+           SVMGPU_PTE_VALID | SVMGPU_PTE_WRITE);
+    sg_respond(&g, ldl_le_p(rec + SVMGPU_FREC_ID),
+               SVMGPU_FAULT_RESPONSE_REPLAY);
+    g_assert_cmpuint(sg_wait(&g, slot), ==, SVMGPU_DESC_STATUS_OK);
+    g_assert_cmphex(qtest_readb(g.qts, dst_pa + 5), ==, 0x10);
+    g_assert_cmphex(qtest_readb(g.qts, dst_pa + 2 * 4096 + 4095), ==, 0x12);
+    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 3 * 4096);
+    sg_stop(&g);
+}
+
+/*
+ * Spurious faults on a long command: every one is answered with a plain
+ * REPLAY (nothing to fix), and each costs one replay, never a restart. A
+ * 2 MiB virtual COPY and FILL make 512 translations per operand: with 10%
+ * spurious faults, about 100 of them on the COPY. Were a replay to start the
+ * command over, it would almost never finish.
+ */
+static void test_spurious_costs_one_replay(void)
+{
+    uint64_t src_va = 0x100000000ull, dst_va = 0x200000000ull;
+    uint64_t src_pa = SG_DATA, dst_pa = SG_DATA + 2 * MiB;
+    size_t len = 2 * MiB;
+    g_autofree uint8_t *in = g_malloc(len);
+    g_autofree uint8_t *out = g_malloc(len);
+    uint8_t d[SVMGPU_DESC_SIZE], rec[SVMGPU_FAULT_RECORD_SIZE];
+    uint64_t injected, last = 0;
+    unsigned faults = 0;
+    uint32_t slot;
+    SgDev g;
+
+    sg_start(&g, "seed=7");
+    fill_pattern(in, len, 9);
+    qtest_memwrite(g.qts, src_pa, in, len);
+    qtest_memset(g.qts, dst_pa, 0xee, len);
+    for (size_t off = 0; off < len; off += 4096) {
+        sg_map(&g, 0, src_va + off, (src_pa + off) | SVMGPU_PTE_VALID);
+        sg_map(&g, 0, dst_va + off, (dst_pa + off) | SVMGPU_PTE_VALID |
+               SVMGPU_PTE_WRITE);
+    }
+    sg_qom_set(&g, "inject-spurious-ppm", 100000);
+    injected = sg_qom_get(&g, "stat-injected");
+
+    desc_copy(d, 0, SVMGPU_SPACE_VIRT, dst_va, SVMGPU_SPACE_VIRT, src_va, len);
+    slot = sg_submit(&g, d);
+    while (sg_status(&g, slot) == SVMGPU_DESC_STATUS_PENDING) {
+        if (sg_rd(&g, SVMGPU_REG_FAULTQ_TAIL) == g.fq_head) {
+            g_usleep(100);
+            continue;
+        }
+        sg_next_fault(&g, rec);
+        g_assert_cmphex(ldl_le_p(rec + SVMGPU_FREC_FLAGS), ==,
+                        SVMGPU_FAULT_FLAG_SPURIOUS);
+        /* progress: never back to an offset already passed */
+        g_assert_cmphex(ldq_le_p(rec + SVMGPU_FREC_ADDR) & (len - 1), >=,
+                        last);
+        last = ldq_le_p(rec + SVMGPU_FREC_ADDR) & (len - 1);
+        g_assert_cmpuint(++faults, <, 400);
+        sg_respond(&g, ldl_le_p(rec + SVMGPU_FREC_ID),
+                   SVMGPU_FAULT_RESPONSE_REPLAY);
+    }
+    g_assert_cmpuint(sg_status(&g, slot), ==, SVMGPU_DESC_STATUS_OK);
+    g_assert_cmpuint(faults, >, 20);
+    g_assert_cmpuint(sg_qom_get(&g, "stat-injected") - injected, ==, faults);
+    qtest_memread(g.qts, dst_pa, out, len);
+    g_assert_cmpmem(out, len, in, len);
+    g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_ERROR), ==, 0);
+    sg_stop(&g);
+}
+
 /* === 1. copy-spaces === */
 
 static void test_copy_spaces(void)
@@ -1408,6 +1514,9 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/svmgpu/engine/copy-sys-vram-sys", test_copy_sys_vram_sys);
     qtest_add_func("/svmgpu/engine/fault-replay", test_fault_replay);
+    qtest_add_func("/svmgpu/engine/replay-resumes", test_replay_resumes);
+    qtest_add_func("/svmgpu/engine/spurious-costs-one-replay",
+                   test_spurious_costs_one_replay);
     qtest_add_func("/svmgpu/engine/copy-spaces", test_copy_spaces);
     qtest_add_func("/svmgpu/engine/copy-huge", test_copy_huge);
     qtest_add_func("/svmgpu/engine/fill", test_fill);
