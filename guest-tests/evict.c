@@ -413,6 +413,164 @@ TEST_F_TIMEOUT(evict, exit_mid_eviction, 120)
 }
 
 /*
+ * The same with a 2 MiB device folio, which the CPU maps with one PMD: the
+ * eviction replaces that PMD with a migration entry, and munmap(), or the
+ * exit of a child that owns the folio, zaps it while the eviction holds the
+ * folio. A PMD migration entry holds no reference: a zap that put one
+ * anyway (patches/linux/0002-*) freed the folio under the eviction, which
+ * then warned in its finalize and took the refcount below zero. Private
+ * mode: coherent VRAM has no 2 MiB folios.
+ */
+TEST_F_TIMEOUT(evict, thp_freed_mid_eviction, 120)
+{
+	if (is_coherent(self->fd))
+		SKIP(return, "2 MiB device folios are private-mode only");
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, MID_EVICTION_DELAY_MS), 0);
+	for (int round = 0; round < 4; round++) {
+		struct evicter e = { .fd = self->fd, .ret = -1 };
+		int ready[2], go[2], status = -1;
+		bool by_exit = round & 1;
+		__u8 *p = NULL, res;
+		__u64 moved = 0;
+		pthread_t t;
+		pid_t pid = 0;
+		char c = 0;
+
+		ASSERT_EQ(pipe(ready), 0);
+		ASSERT_EQ(pipe(go), 0);
+		if (by_exit)
+			pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			int fd = by_exit ? open("/dev/svmgpu0", O_RDWR | O_CLOEXEC) :
+					   self->fd;
+
+			p = map_thp(THP_SIZE);
+			if (fd < 0 || !p)
+				_exit(2);
+			pattern_fill(p, THP_SIZE, 100 + round);
+			if (dev_residency(fd, p, 1, &res) ||
+			    !(res & SVMGPU_RES_HUGE) ||
+			    dev_migrate(fd, p, THP_SIZE, SVMGPU_MIGRATE_TO_VRAM,
+					&moved) || moved != THP_SIZE / PAGE) {
+				if (by_exit)
+					_exit(3);
+				ASSERT_TRUE(0) TH_LOG("no 2 MiB folio in VRAM");
+			}
+			if (by_exit) {
+				if (write(ready[1], "r", 1) != 1 ||
+				    read(go[0], &c, 1) != 1)
+					_exit(4);
+				_exit(0);	/* the PMD goes with the mm */
+			}
+		} else {
+			ASSERT_EQ(read(ready[0], &c, 1), 1)
+				TH_LOG("child failed");
+		}
+		EXPECT_EQ(debugfs_value("vram", "used"), THP_SIZE / PAGE);
+
+		ASSERT_EQ(pthread_create(&t, NULL, evict_all, &e), 0);
+		usleep(MID_EVICTION_STRIKE_US);
+		if (by_exit) {
+			ASSERT_EQ(write(go[1], "g", 1), 1);
+			ASSERT_EQ(waitpid(pid, &status, 0), pid);
+			EXPECT_TRUE(WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0)
+				TH_LOG("child status %#x", status);
+		} else {
+			ASSERT_EQ(munmap(p, THP_SIZE), 0);
+		}
+		pthread_join(t, NULL);
+		close(ready[0]);
+		close(ready[1]);
+		close(go[0]);
+		close(go[1]);
+		ASSERT_EQ(e.ret, 0) TH_LOG("round %d", round);
+		EXPECT_EQ(debugfs_value("vram", "used"), 0)
+			TH_LOG("round %d", round);
+	}
+	ASSERT_EQ(write_sysfs(EVICT_DELAY, "0"), 0);
+	/* the device still allocates and moves 2 MiB folios correctly */
+	for (int round = 0; round < 2; round++) {
+		__u8 *p = map_thp(THP_SIZE);
+		__u64 moved = 0;
+
+		ASSERT_NE(p, NULL);
+		pattern_fill(p, THP_SIZE, 110 + round);
+		ASSERT_EQ(dev_migrate(self->fd, p, THP_SIZE,
+				      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+		EXPECT_EQ(pattern_errors(p, THP_SIZE, 110 + round), 0);
+		munmap(p, THP_SIZE);
+	}
+	EXPECT_EQ(debugfs_value("vram", "used"), 0);
+}
+
+struct migrater {
+	int fd;
+	__u8 *p;
+	int ret;
+};
+
+static void *migrate_back(void *arg)
+{
+	struct migrater *m = arg;
+
+	m->ret = dev_migrate(m->fd, m->p, THP_SIZE, SVMGPU_MIGRATE_TO_SYSTEM,
+			     NULL);
+	return NULL;
+}
+
+#define SPLIT_RACE_ROUNDS	40
+
+/*
+ * A 2 MiB device folio that the CPU maps with PTEs (an mprotect() of one
+ * page split its PMD) is migrated back by range, which splits the folio
+ * first (migrate_vma_collect_pmd() drops the page table lock to do so),
+ * while an eviction takes the same folio physically, without any mmap
+ * lock. Whoever wins, every byte comes home, and VRAM ends empty. On the
+ * debug kernel this is where a folio touched after the page table lock
+ * dropped without a reference (patches/linux/0003) shows. Private mode:
+ * coherent VRAM has no 2 MiB folios.
+ */
+TEST_F_TIMEOUT(evict, split_races_eviction, 180)
+{
+	__u64 seed = 0x5eed5eed;
+
+	if (is_coherent(self->fd))
+		SKIP(return, "2 MiB device folios are private-mode only");
+	for (int round = 0; round < SPLIT_RACE_ROUNDS; round++) {
+		struct evicter e = { .fd = self->fd, .ret = -1 };
+		__u8 *p = map_thp(THP_SIZE), res;
+		struct migrater m = { .fd = self->fd, .p = p, .ret = -1 };
+		__u64 moved = 0;
+		pthread_t te, tm;
+
+		ASSERT_NE(p, NULL);
+		pattern_fill(p, THP_SIZE, 90 + round);
+		ASSERT_EQ(dev_residency(self->fd, p, 1, &res), 0);
+		if (!(res & SVMGPU_RES_HUGE))
+			SKIP(return, "the kernel gave no THP");
+		ASSERT_EQ(dev_migrate(self->fd, p, THP_SIZE,
+				      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+		ASSERT_EQ(moved, THP_SIZE / PAGE);
+		ASSERT_EQ(mprotect(p + 5 * PAGE, PAGE, PROT_READ), 0);
+
+		ASSERT_EQ(pthread_create(&tm, NULL, migrate_back, &m), 0);
+		usleep(next_rand(&seed) % 2000);
+		ASSERT_EQ(pthread_create(&te, NULL, evict_all, &e), 0);
+		pthread_join(tm, NULL);
+		pthread_join(te, NULL);
+		EXPECT_EQ(m.ret, 0) TH_LOG("round %d", round);
+		EXPECT_EQ(e.ret, 0) TH_LOG("round %d", round);
+		EXPECT_EQ(pattern_errors(p, THP_SIZE, 90 + round), 0)
+			TH_LOG("round %d", round);
+		EXPECT_EQ(debugfs_value("vram", "used"), 0)
+			TH_LOG("round %d", round);
+		munmap(p, THP_SIZE);
+	}
+}
+
+/*
  * Unloading the module while a process still has pages in VRAM (its file
  * closed, so the module can go): unbind evicts them, and they read back
  * intact. The module is loaded again for the tests after this one.

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
@@ -66,6 +67,117 @@ TEST(hang_is_recovered_by_reset)
 		ASSERT_EQ(c[i], (__u8)((i + 4 * PAGE) * 7));
 	for (size_t i = 8 * PAGE; i < 16 * PAGE; i++)
 		ASSERT_EQ(a[i], (__u8)(i * 7));	/* evicted from VRAM */
+	close(fd);
+}
+
+static void hang_and_reset(struct __test_metadata *_metadata, int fd)
+{
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
+				       .dst = (uintptr_t)b,
+				       .src = (uintptr_t)a };
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
+				     .timeout_ms = 1000 };
+	long resets = debugfs_value("stats", "resets");
+
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
+
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ETIMEDOUT);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+	munmap(a, PAGE);
+	munmap(b, PAGE);
+}
+
+/*
+ * The eviction a reset starts meets VRAM pages of every kind: 4 KiB pages,
+ * a 2 MiB folio the CPU maps whole, a 2 MiB folio half unmapped, and 4 KiB
+ * pages and a 2 MiB folio shared copy-on-write with a child process after
+ * fork(). The child exits while the eviction is under way (debugfs
+ * evict_delay_ms holds each block), so the anon_vmas of its mappings go.
+ * Everything comes home and reads back intact, in parent and child, with
+ * no splat (the runner checks the console).
+ */
+TEST(eviction_after_reset_of_every_kind)
+{
+	const char *delay = "/sys/kernel/debug/svmgpu0/evict_delay_ms";
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	size_t small = 32 * PAGE;
+	__u8 *s = map_anon(small, PROT_READ | PROT_WRITE);
+	__u8 *whole = map_thp(THP_SIZE), *half = map_thp(THP_SIZE);
+	__u8 res[512], c = 0;
+	int ready[2], go[2], status = -1;
+	__u64 moved = 0;
+	pid_t pid;
+
+	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
+		SKIP(return, "needs the device's debug window");
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(s, NULL);
+	ASSERT_NE(whole, NULL);
+	ASSERT_NE(half, NULL);
+	ASSERT_EQ(madvise(s, small, MADV_NOHUGEPAGE), 0);
+	pattern_fill(s, small, 81);
+	pattern_fill(whole, THP_SIZE, 82);
+	pattern_fill(half, THP_SIZE, 83);
+	ASSERT_EQ(dev_residency(fd, whole, 1, res), 0);
+	if (!(res[0] & SVMGPU_RES_HUGE))
+		SKIP(return, "the kernel gave no THP");
+	ASSERT_EQ(dev_migrate(fd, s, small, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 32);
+	ASSERT_EQ(dev_migrate(fd, whole, THP_SIZE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
+	ASSERT_EQ(moved, 512);
+	ASSERT_EQ(dev_migrate(fd, half, THP_SIZE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
+	ASSERT_EQ(moved, 512);
+	/* the upper half of one folio unmapped: the folio stays, half mapped */
+	ASSERT_EQ(munmap(half + THP_SIZE / 2, THP_SIZE / 2), 0);
+	EXPECT_EQ(debugfs_value("vram", "used"), 32 + 2 * 512);
+
+	ASSERT_EQ(pipe(ready), 0);
+	ASSERT_EQ(pipe(go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* the child shares s and whole; it reads them mid-eviction */
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		if (pattern_errors(s, small / 2, 81))
+			_exit(3);
+		if (pattern_errors(whole, THP_SIZE / 2, 82))
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+
+	ASSERT_EQ(write_sysfs(delay, "100"), 0);
+	hang_and_reset(_metadata, fd);
+	/* the reset's eviction is under way, a block per 100 ms at least */
+	usleep(150 * 1000);
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status %#x", status);
+	for (int i = 0; i < 1000 && debugfs_value("vram", "used") != 0; i++)
+		usleep(10000);
+	EXPECT_EQ(debugfs_value("vram", "used"), 0);
+	ASSERT_EQ(write_sysfs(delay, "0"), 0);
+
+	EXPECT_EQ(pattern_errors(s, small, 81), 0);
+	EXPECT_EQ(pattern_errors(whole, THP_SIZE, 82), 0);
+	EXPECT_EQ(pattern_errors(half, THP_SIZE / 2, 83), 0);
+	/* and the device works on them again */
+	memset(res, 0, sizeof(res));
+	EXPECT_EQ(dev_copy(fd, res, whole + 4096, sizeof(res)), 0);
+	EXPECT_EQ(memcmp(res, whole + 4096, sizeof(res)), 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	close(fd);
 }
 
