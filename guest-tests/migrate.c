@@ -409,11 +409,11 @@ TEST_F(migrate, vram_thp_mapped_2m)
 			      &moved), 0);
 	ASSERT_EQ(moved, per);
 
-	faults = stats(self->fd).faults;
+	faults = own_faults(self->fd);
 	ASSERT_EQ(dev_copy(self->fd, b, p + 77 * PAGE, PAGE), 0);
 	for (unsigned long i = 0; i < PAGE; i++)
 		ASSERT_EQ(b[i], pattern_byte(77 * PAGE + i, 5));
-	EXPECT_EQ(stats(self->fd).faults - faults, 2);	/* b, and p's block */
+	EXPECT_EQ(own_faults(self->fd) - faults, 2);	/* b, and p's block */
 	ASSERT_EQ(dev_residency(self->fd, p, per, res), 0);
 	for (unsigned long i = 0; i < per; i++) {
 		if (coherent && (i < 64 || i >= 80))

@@ -233,6 +233,17 @@ static inline struct svmgpu_stats stats(int fd)
 	return st;
 }
 
+/*
+ * The faults this file's workload caused: all of them but those the device
+ * injected (inject-spurious-ppm), which cost a replay and nothing else.
+ */
+static inline __u64 own_faults(int fd)
+{
+	struct svmgpu_stats st = stats(fd);
+
+	return st.faults - st.spurious;
+}
+
 static inline int write_sysfs(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

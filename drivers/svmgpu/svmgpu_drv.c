@@ -363,6 +363,7 @@ static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg,
 		.evicted = atomic64_read(&dc->evicted),
 		.bytes_copied = atomic64_read(&dc->bytes_copied),
 		.exclusive = atomic64_read(&dc->exclusive),
+		.spurious = atomic64_read(&ctx->stats.spurious),
 	};
 
 	/* A newer binary's bigger struct gets zeroes in what we do not know. */
@@ -498,7 +499,8 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "evicted %lld\nbytes_copied %lld\nexclusive %lld\n",
 		   atomic64_read(&c->evicted), atomic64_read(&c->bytes_copied),
 		   atomic64_read(&c->exclusive));
-	seq_printf(m, "resets %lld\n", atomic64_read(&c->resets));
+	seq_printf(m, "resets %lld\nspurious %lld\n", atomic64_read(&c->resets),
+		   atomic64_read(&c->spurious));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);

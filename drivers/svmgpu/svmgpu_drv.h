@@ -146,6 +146,7 @@ struct svmgpu_pt {
  * @bytes_copied: bytes the engine copied for migrations and evictions
  * @exclusive: device-exclusive grants for atomics on system memory
  * @resets: device resets after a hang
+ * @spurious: of @faults, those the device flagged SPURIOUS (injected)
  */
 struct svmgpu_counters {
 	atomic64_t faults;
@@ -161,6 +162,7 @@ struct svmgpu_counters {
 	atomic64_t bytes_copied;
 	atomic64_t exclusive;
 	atomic64_t resets;
+	atomic64_t spurious;
 };
 
 /**

@@ -308,7 +308,7 @@ static void svmgpu_fault_work(struct work_struct *work)
 		u8 *rec = gdev->faultq + (size_t)gdev->faultq_head *
 			  SVMGPU_FAULT_RECORD_SIZE;
 		u64 addr;
-		u32 id, index;
+		u32 id, index, flags;
 		u16 ctx_id;
 		u8 access, ring_id;
 		struct svmgpu_ctx *ctx;
@@ -327,11 +327,23 @@ static void svmgpu_fault_work(struct work_struct *work)
 		access = rec[SVMGPU_FREC_ACCESS];
 		index = get_unaligned_le32(rec + SVMGPU_FREC_RING_INDEX);
 		ring_id = rec[SVMGPU_FREC_RING];
+		flags = get_unaligned_le32(rec + SVMGPU_FREC_FLAGS);
 		gdev->faultq_head = (gdev->faultq_head + 1) %
 				    SVMGPU_FAULTQ_ENTRIES;
 		svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_HEAD, gdev->faultq_head);
 
 		ctx = svmgpu_ctx_lookup(gdev, ctx_id);
+		/*
+		 * A spurious fault (injected by the device) is serviced like
+		 * any other: the driver cannot tell, and must not need to. It
+		 * is only counted, so that tests can tell injected faults from
+		 * the ones their workload caused.
+		 */
+		if (flags & SVMGPU_FAULT_FLAG_SPURIOUS) {
+			atomic64_inc(&gdev->stats.spurious);
+			if (ctx)
+				atomic64_inc(&ctx->stats.spurious);
+		}
 		ret = ctx ? svmgpu_service_fault(ctx, addr, access) : -ENODEV;
 		atomic64_inc(&gdev->stats.faults);
 		if (ret) {

@@ -667,7 +667,10 @@ static struct svmgpu_policy_range svmgpu_policy_of(struct svmgpu_ctx *ctx,
 
 /*
  * Write the PTEs of @range: @pte[i] is the entry for page i (0: none);
- * pt_lock held. Each entry written takes over its DMA mapping.
+ * pt_lock held. Each entry written takes over its DMA mapping. An entry
+ * the table already holds is not written again (a fault on a page that was
+ * mapped, such as a spurious one, costs no PTE write and no TLB
+ * invalidation): its new DMA mapping stays in @dma, for the caller to undo.
  */
 static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 			       u64 *pte, dma_addr_t *dma)
@@ -680,10 +683,11 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 	if (!ctx->root)
 		return -ENODEV;
 	for (i = 0; i < npages; i++) {
-		if (!pte[i])
+		u64 va = range->start + (i << PAGE_SHIFT);
+
+		if (!pte[i] || svmgpu_pt_lookup(ctx, va) == pte[i])
 			continue;
-		ret = svmgpu_pt_map(ctx, range->start + (i << PAGE_SHIFT),
-				    pte[i], &replaced);
+		ret = svmgpu_pt_map(ctx, va, pte[i], &replaced);
 		if (ret)
 			break;
 		pte[i] = 0;
@@ -800,9 +804,13 @@ static int svmgpu_pfn_to_huge_pte(struct svmgpu_device *gdev,
 	return 0;
 }
 
-/* Install the 2 MiB leaf @pte for the block at @va; pt_lock held. */
+/*
+ * Install the 2 MiB leaf @pte for the block at @va; pt_lock held. The leaf
+ * takes over the DMA mapping *@dma (then zeroed), unless the table holds
+ * that very leaf already: then nothing is written.
+ */
 static int svmgpu_commit_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
-			      struct svmgpu_pt **table)
+			      dma_addr_t *dma, struct svmgpu_pt **table)
 {
 	bool replaced = false;
 	int ret;
@@ -811,9 +819,12 @@ static int svmgpu_commit_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 	if (!ctx->root)
 		return -ENODEV;
 	va = ALIGN_DOWN(va, SVMGPU_HUGE_SIZE);
+	if (svmgpu_pt_lookup(ctx, va) == pte)
+		return 0;
 	ret = svmgpu_pt_map_huge(ctx, va, pte, &replaced, table);
 	if (ret)
 		return ret;
+	*dma = 0;
 	atomic64_inc(&ctx->stats.pages_mapped);
 	atomic64_inc(&ctx->gdev->stats.pages_mapped);
 	atomic64_inc(&ctx->gdev->stats.huge_mapped);
@@ -858,12 +869,10 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 			ret = -EAGAIN;
 		else if (huge_pte)
 			ret = svmgpu_commit_huge(ctx, range->start, huge_pte,
-						 &table);
+						 &huge_dma, &table);
 		else
 			ret = svmgpu_commit_range(ctx, range, pte, dma);
 		mutex_unlock(&ctx->pt_lock);
-		if (huge_pte && !ret)
-			huge_dma = 0;	/* the PTE owns the mapping now */
 	}
 	if (table)
 		svmgpu_pt_free(gdev, table, 0);

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 
 #define SVMGPU_UAPI_VERSION_MAJOR	1
-#define SVMGPU_UAPI_VERSION_MINOR	6
+#define SVMGPU_UAPI_VERSION_MINOR	7
 
 /* struct svmgpu_info.mem_mode */
 #define SVMGPU_INFO_MEM_PRIVATE		0
@@ -139,6 +139,9 @@ struct svmgpu_submit {
  *	evictions (device-wide)
  * @exclusive: (1.5) device-exclusive grants of system pages for atomics
  *	(device-wide)
+ * @spurious: (1.7) of @faults, those the device flagged as injected by its
+ *	fault-injection knob (inject-spurious-ppm): the page was mapped, a
+ *	replay was all they needed
  *
  * The ioctl number encodes the size: a 1.4 binary's smaller struct gets
  * the fields it knows.
@@ -155,6 +158,7 @@ struct svmgpu_stats {
 	__u64 evicted;
 	__u64 bytes_copied;
 	__u64 exclusive;
+	__u64 spurious;
 };
 
 /* struct svmgpu_stats of UAPI 1.4, the smallest GET_STATS accepts */
