@@ -1128,6 +1128,32 @@ int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
 	return ret;
 }
 
+/*
+ * Does the device page table map @addr as @access needs already? Then the
+ * fault is stale (it raced the commit of another fault's window) or
+ * spurious, and a replay is all it needs: servicing it again would fault
+ * in its window, with side effects on pages the device never asked for
+ * (another device's VRAM pages pulled back to system memory, copy on write
+ * broken). A leaf in the table is valid by construction: the notifier
+ * clears it, under pt_lock, before the CPU side changes.
+ */
+static bool svmgpu_fault_is_stale(struct svmgpu_ctx *ctx, u64 addr, u8 access)
+{
+	u64 pte;
+
+	mutex_lock(&ctx->pt_lock);
+	pte = svmgpu_pt_lookup(ctx, addr);
+	mutex_unlock(&ctx->pt_lock);
+	if (!(pte & SVMGPU_PTE_VALID))
+		return false;
+	if (access == SVMGPU_ACCESS_READ)
+		return true;
+	if (!(pte & SVMGPU_PTE_WRITE))
+		return false;
+	return access == SVMGPU_ACCESS_WRITE || (pte & SVMGPU_PTE_VRAM) ||
+	       (pte & SVMGPU_PTE_ATOMIC) || svmgpu_sysmem_atomics(ctx->gdev);
+}
+
 /**
  * svmgpu_service_fault() - service a device fault
  * @ctx: the faulting context
@@ -1165,6 +1191,11 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 		return -ESRCH;
 
 	atomic64_inc(&ctx->stats.faults);
+	if (svmgpu_fault_is_stale(ctx, addr, access)) {
+		mmput(mm);
+		trace_svmgpu_fault(gdev->id, ctx->id, addr, access, 0);
+		return 0;
+	}
 
 	/*
 	 * Migrate on fault, or for an atomic: move the window (within its VMA
