@@ -14,6 +14,33 @@
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
 
+/*
+ * Hang the engine (debug window) and submit a command: it times out, and the
+ * driver resets the device by FLR, which starts an eviction of all VRAM.
+ */
+static void hang_and_reset(struct __test_metadata *_metadata, int fd)
+{
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
+				       .dst = (uintptr_t)b,
+				       .src = (uintptr_t)a };
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
+				     .timeout_ms = 1000 };
+	long resets = debugfs_value("stats", "resets");
+
+	ASSERT_GE(resets, 0);
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
+
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ETIMEDOUT);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+	munmap(a, PAGE);
+	munmap(b, PAGE);
+}
+
 TEST(hang_is_recovered_by_reset)
 {
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
@@ -22,11 +49,7 @@ TEST(hang_is_recovered_by_reset)
 	__u8 *c = map_anon(16 * PAGE, PROT_READ | PROT_WRITE);
 	struct svmgpu_migrate m = { .len = 8 * PAGE,
 				    .flags = SVMGPU_MIGRATE_TO_VRAM };
-	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = 4 * PAGE };
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
-				     .timeout_ms = 1000 };
 	__u8 res[8];
-	long resets;
 
 	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
 		SKIP(return, "needs the device's debug window");
@@ -39,15 +62,7 @@ TEST(hang_is_recovered_by_reset)
 	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m), 0);
 	ASSERT_EQ(m.migrated, 8);
 	ASSERT_EQ(dev_copy(fd, b, a, 4 * PAGE), 0);	/* mirrored */
-	resets = debugfs_value("stats", "resets");
-	ASSERT_GE(resets, 0);
-
-	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
-	cmd.dst = (uintptr_t)b;
-	cmd.src = (uintptr_t)a;
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
-	EXPECT_EQ(errno, ETIMEDOUT);
-	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+	hang_and_reset(_metadata, fd);
 
 	/* the reset evicts VRAM: a's second half comes home by itself */
 	for (int i = 0; i < 500 && debugfs_value("vram", "used") != 0; i++)
@@ -68,28 +83,6 @@ TEST(hang_is_recovered_by_reset)
 	for (size_t i = 8 * PAGE; i < 16 * PAGE; i++)
 		ASSERT_EQ(a[i], (__u8)(i * 7));	/* evicted from VRAM */
 	close(fd);
-}
-
-static void hang_and_reset(struct __test_metadata *_metadata, int fd)
-{
-	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
-				       .dst = (uintptr_t)b,
-				       .src = (uintptr_t)a };
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
-				     .timeout_ms = 1000 };
-	long resets = debugfs_value("stats", "resets");
-
-	ASSERT_NE(a, NULL);
-	ASSERT_NE(b, NULL);
-	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
-
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
-	EXPECT_EQ(errno, ETIMEDOUT);
-	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
-	munmap(a, PAGE);
-	munmap(b, PAGE);
 }
 
 /*
