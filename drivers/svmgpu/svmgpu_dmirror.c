@@ -178,7 +178,7 @@ static int svmgpu_dmirror_cmd_errno(const struct svmgpu_cmd *cmd)
 static int svmgpu_dmirror_copy(struct svmgpu_ctx *ctx, u64 dst, u64 src,
 			       u64 len)
 {
-	struct svmgpu_ring *ring = &ctx->gdev->rings[SVMGPU_RING_USER];
+	struct svmgpu_ring *ring = &ctx->mmu.gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_cmd *cmds;
 	unsigned int i, n;
 	int ret = 0;
@@ -196,7 +196,7 @@ static int svmgpu_dmirror_copy(struct svmgpu_ctx *ctx, u64 dst, u64 src,
 						SVMGPU_DESC_DST_SPACE_SHIFT |
 					 SVMGPU_SPACE_VIRT <<
 						SVMGPU_DESC_SRC_SPACE_SHIFT,
-				.ctx = ctx->id,
+				.ctx = ctx->mmu.id,
 				.dst = dst,
 				.src = src,
 				.len = piece,
@@ -369,7 +369,7 @@ static int svmgpu_dmirror_snapshot(struct svmgpu_ctx *ctx,
 	struct hmm_range range = {
 		.notifier = &ctx->notifier,
 		.hmm_pfns = pfns,
-		.dev_private_owner = ctx->gdev,
+		.dev_private_owner = ctx->mmu.gdev,
 	};
 	struct mm_struct *mm = ctx->mm;
 	unsigned long addr, i, n, timeout;
@@ -396,7 +396,7 @@ static int svmgpu_dmirror_snapshot(struct svmgpu_ctx *ctx,
 		if (ret)
 			break;
 		for (i = 0; i < n; i++)
-			prot[i] = svmgpu_dmirror_prot(ctx->gdev, pfns[i]);
+			prot[i] = svmgpu_dmirror_prot(ctx->mmu.gdev, pfns[i]);
 		if (copy_to_user(uptr, prot, n))
 			ret = -EFAULT;
 		uptr += n;
@@ -464,7 +464,7 @@ static int svmgpu_dmirror_cmd_mm(struct svmgpu_ctx *ctx, unsigned int command,
 static int svmgpu_dmirror_cmd(struct svmgpu_ctx *ctx, unsigned int command,
 			      struct hmm_dmirror_cmd *cmd)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	unsigned long end = cmd->addr + cmd->npages * PAGE_SIZE;
 
 	lockdep_assert_held_read(&gdev->remove_lock);
@@ -496,7 +496,7 @@ static long svmgpu_dmirror_ioctl(struct file *file, unsigned int command,
 				 unsigned long arg)
 {
 	struct svmgpu_ctx *ctx = file->private_data;
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	u64 limit = min_t(u64, TASK_SIZE, 1ULL << SVMGPU_VA_BITS);
 	void __user *uarg = (void __user *)arg;
 	struct hmm_dmirror_cmd cmd;

@@ -84,7 +84,7 @@ int svmgpu_file_open(struct svmgpu_device *gdev, struct file *file)
 int svmgpu_file_release(struct file *file)
 {
 	struct svmgpu_ctx *ctx = file->private_data;
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 
 	/*
 	 * Under remove_lock: unbind either still finds the context published
@@ -205,7 +205,7 @@ static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
 		.opcode = svmgpu_cmd_opcode[u->op],
 		.flags = SVMGPU_SPACE_VIRT << SVMGPU_DESC_DST_SPACE_SHIFT |
 			 SVMGPU_SPACE_VIRT << SVMGPU_DESC_SRC_SPACE_SHIFT,
-		.ctx = ctx->id,
+		.ctx = ctx->mmu.id,
 		.atomic_op = u->atomic_op,
 		.width = u->width,
 		.dst = u->dst,
@@ -219,7 +219,7 @@ static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
 
 static long svmgpu_ioctl_submit(struct svmgpu_ctx *ctx, void __user *arg)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_user_cmd __user *ucmds;
 	struct svmgpu_user_cmd *u;
@@ -255,7 +255,7 @@ static long svmgpu_ioctl_submit(struct svmgpu_ctx *ctx, void __user *arg)
 			      msecs_to_jiffies(sub.timeout_ms));
 	if (ret)
 		goto out;
-	atomic64_add(sub.count, &ctx->stats.commands);
+	atomic64_add(sub.count, &ctx->mmu.stats.commands);
 	for (i = 0; i < sub.count; i++) {
 		/* A cancelled fault says why it could not be serviced. */
 		u[i].status = -(cmds[i].status == SVMGPU_DESC_STATUS_FAULT &&
@@ -348,22 +348,22 @@ static long svmgpu_ioctl_evict(struct svmgpu_device *gdev, void __user *arg)
 static long svmgpu_ioctl_get_stats(struct svmgpu_ctx *ctx, void __user *arg,
 				   unsigned int size)
 {
-	struct svmgpu_counters *dc = &ctx->gdev->stats;
+	struct svmgpu_counters *dc = &ctx->mmu.gdev->stats;
 	struct svmgpu_stats st = {
-		.faults = atomic64_read(&ctx->stats.faults),
-		.replays = atomic64_read(&ctx->stats.replays),
-		.cancels = atomic64_read(&ctx->stats.cancels),
-		.invalidations = atomic64_read(&ctx->stats.invalidations),
-		.commands = atomic64_read(&ctx->stats.commands),
-		.pages_mapped = atomic64_read(&ctx->stats.pages_mapped),
+		.faults = atomic64_read(&ctx->mmu.stats.faults),
+		.replays = atomic64_read(&ctx->mmu.stats.replays),
+		.cancels = atomic64_read(&ctx->mmu.stats.cancels),
+		.invalidations = atomic64_read(&ctx->mmu.stats.invalidations),
+		.commands = atomic64_read(&ctx->mmu.stats.commands),
+		.pages_mapped = atomic64_read(&ctx->mmu.stats.pages_mapped),
 		.migrated_to_vram =
-			atomic64_read(&ctx->gdev->stats.migrated_to_vram),
+			atomic64_read(&ctx->mmu.gdev->stats.migrated_to_vram),
 		.migrated_to_ram =
-			atomic64_read(&ctx->gdev->stats.migrated_to_ram),
+			atomic64_read(&ctx->mmu.gdev->stats.migrated_to_ram),
 		.evicted = atomic64_read(&dc->evicted),
 		.bytes_copied = atomic64_read(&dc->bytes_copied),
 		.exclusive = atomic64_read(&dc->exclusive),
-		.spurious = atomic64_read(&ctx->stats.spurious),
+		.spurious = atomic64_read(&ctx->mmu.stats.spurious),
 	};
 
 	/* A newer binary's bigger struct gets zeroes in what we do not know. */
@@ -394,7 +394,7 @@ static long svmgpu_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct svmgpu_ctx *ctx = file->private_data;
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	long ret;
 
 	down_read(&gdev->remove_lock);
@@ -736,11 +736,11 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	svmgpu_vram_evict_all(gdev, NULL);
 	svmgpu_engine_stop(gdev);
 	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
-		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);
+		struct svmgpu_mmu *mmu = svmgpu_mmu_lookup(gdev, i);
 
-		if (ctx) {
-			svmgpu_ctx_detach(ctx);
-			svmgpu_ctx_put(ctx);
+		if (mmu) {
+			svmgpu_mmu_detach(mmu);
+			svmgpu_mmu_put(mmu);
 		}
 	}
 	svmgpu_engine_fini(gdev);

@@ -6,9 +6,13 @@
  *   svmgpu_ctx.mm's mmap_lock (hmm_range_fault only)
  *   svmgpu_ring.lock            submission on one ring (the user ring's
  *                               before the kernel ring's, for a reset)
- *   svmgpu_ctx.pt_lock          the context's device page tables; the
- *                               "driver lock" of the interval-notifier
- *                               protocol (mmu_interval_read_retry)
+ *   svmgpu_gpusvm_vm.lock       a render-node VM: the drm_gpusvm driver
+ *                               lock (range tree, garbage collector)
+ *   drm_gpusvm.notifier_lock    a render-node VM: its notifier lock
+ *   svmgpu_mmu.pt_lock          a device MMU context's page tables; the
+ *                               "driver lock" of the own core's
+ *                               interval-notifier protocol
+ *                               (mmu_interval_read_retry)
  *   svmgpu_device.tlb_lock      the TLB_INV_* register sequence (spinlock)
  *   svmgpu_device.ctx_lock      the context table (spinlock)
  *
@@ -165,21 +169,54 @@ struct svmgpu_counters {
 	atomic64_t spurious;
 };
 
+struct svmgpu_mmu;
+
 /**
- * struct svmgpu_ctx - an SVM context: one open file, one mm, one device
- *	MMU context
- * @gdev: the device (a reference is held)
- * @kref: the file and each fault being serviced hold one
+ * struct svmgpu_mmu_ops - what the fault worker needs of an SVM front end
+ * @service_fault: service a device fault of the context: 0 to REPLAY, a
+ *	negative errno to CANCEL (the submitter sees it); process context,
+ *	called with a reference held
+ * @release: free the front end's object; the last reference is gone
+ */
+struct svmgpu_mmu_ops {
+	int (*service_fault)(struct svmgpu_mmu *mmu, u64 addr, u8 access);
+	void (*release)(struct svmgpu_mmu *mmu);
+};
+
+/**
+ * struct svmgpu_mmu - one device MMU context and its page tables
+ * @gdev: the device
+ * @ops: the SVM front end the context belongs to
+ * @kref: the front end and each fault being serviced hold one
  * @id: device MMU context number
+ * @owns_dma: leaves own the DMA mappings of the system memory they map
+ *	(the own core); else the front end maps and unmaps (drm_gpusvm)
+ * @pt_lock: protects @root, every table below it and @spare
+ * @root: the root page table; NULL once detached
+ * @spare: a preallocated table per level below the root, so that mapping
+ *	never allocates under @pt_lock (reclaim may call a notifier, which
+ *	takes it); refilled outside it (svmgpu_mmu_refill())
+ * @stats: per-context counters
+ */
+struct svmgpu_mmu {
+	struct svmgpu_device *gdev;
+	const struct svmgpu_mmu_ops *ops;
+	struct kref kref;
+	unsigned int id;
+	bool owns_dma;
+	struct mutex pt_lock;
+	struct svmgpu_pt *root;
+	struct svmgpu_pt *spare[SVMGPU_PT_LEVELS - 1];
+	struct svmgpu_counters stats;
+};
+
+/**
+ * struct svmgpu_ctx - an SVM context of the own core: one open file, one
+ *	mm, one device MMU context
+ * @mmu: the device MMU context; its pt_lock is the driver lock of the
+ *	notifier protocol
  * @mm: the mm bound at open (mmgrab'ed)
  * @notifier: interval notifier over the whole user address space
- * @pt_lock: protects @root and every table below, and orders PTE commits
- *	against invalidations
- * @root: the root page table
- * @spare: a preallocated table per level below the root, so that mapping
- *	never allocates under @pt_lock (reclaim may call our notifier, which
- *	takes it); protected by @pt_lock, refilled outside it
- * @stats: per-context counters
  * @policy_lock: protects @policies and @npolicies
  * @policies: policy ranges, later entries override earlier ones
  * @npolicies: entries used
@@ -190,15 +227,9 @@ struct svmgpu_counters {
  *	clears it (atomic_xchg)
  */
 struct svmgpu_ctx {
-	struct svmgpu_device *gdev;
-	struct kref kref;
-	unsigned int id;
+	struct svmgpu_mmu mmu;
 	struct mm_struct *mm;
 	struct mmu_interval_notifier notifier;
-	struct mutex pt_lock;
-	struct svmgpu_pt *root;
-	struct svmgpu_pt *spare[SVMGPU_PT_LEVELS - 1];
-	struct svmgpu_counters stats;
 	struct mutex policy_lock;
 	struct svmgpu_policy_range {
 		u64 start;
@@ -236,8 +267,8 @@ struct svmgpu_ctx {
  * @wq: ordered workqueue running @fault_work
  * @tlb_lock: serialises the TLB_INV_* register sequence; a spinlock, as
  *	non-blockable notifier invalidations use it
- * @ctx_lock: protects @ctxs
- * @ctxs: contexts by device MMU context number
+ * @ctx_lock: protects @mmus
+ * @mmus: published MMU contexts by number, of either front end
  * @ctx_ida: allocates context numbers
  * @stats: device-wide counters
  * @pgmap: the struct pages of VRAM: device-private ones standing for it
@@ -285,7 +316,7 @@ struct svmgpu_device {
 	struct workqueue_struct *wq;
 	spinlock_t tlb_lock;
 	spinlock_t ctx_lock;
-	struct svmgpu_ctx *ctxs[SVMGPU_CONTEXTS_MAX];
+	struct svmgpu_mmu *mmus[SVMGPU_CONTEXTS_MAX];
 	struct ida ctx_ida;
 	struct svmgpu_counters stats;
 
@@ -340,6 +371,25 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
 			   u64 start, u64 len);
 
+/* svmgpu_pt.c */
+int svmgpu_mmu_init(struct svmgpu_device *gdev, struct svmgpu_mmu *mmu,
+		    const struct svmgpu_mmu_ops *ops, bool owns_dma);
+void svmgpu_mmu_publish(struct svmgpu_mmu *mmu);
+void svmgpu_mmu_unpublish(struct svmgpu_mmu *mmu);
+void svmgpu_mmu_detach(struct svmgpu_mmu *mmu);
+void svmgpu_mmu_destroy(struct svmgpu_mmu *mmu, bool published);
+void svmgpu_mmu_reprogram(struct svmgpu_device *gdev);
+struct svmgpu_mmu *svmgpu_mmu_lookup(struct svmgpu_device *gdev,
+				     unsigned int id);
+void svmgpu_mmu_put(struct svmgpu_mmu *mmu);
+int svmgpu_mmu_refill(struct svmgpu_mmu *mmu);
+void svmgpu_pt_free(struct svmgpu_mmu *mmu, struct svmgpu_pt *pt, int level);
+int svmgpu_pt_map(struct svmgpu_mmu *mmu, u64 va, u64 pte, bool *replaced);
+int svmgpu_pt_map_huge(struct svmgpu_mmu *mmu, u64 va, u64 pte,
+		       bool *replaced, struct svmgpu_pt **table);
+u64 svmgpu_pt_lookup(struct svmgpu_mmu *mmu, u64 va);
+unsigned long svmgpu_pt_clear(struct svmgpu_mmu *mmu, u64 start, u64 end);
+
 /* svmgpu_svm.c */
 struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev);
 void svmgpu_ctx_detach(struct svmgpu_ctx *ctx);
@@ -347,9 +397,6 @@ void svmgpu_ctx_unpublish(struct svmgpu_ctx *ctx);
 void svmgpu_ctx_put(struct svmgpu_ctx *ctx);
 void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
 			    const unsigned long *src, unsigned long npages);
-struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
-				     unsigned int id);
-int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access);
 int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		     unsigned long npages, u8 *bytes);
 int svmgpu_set_policy(struct svmgpu_ctx *ctx, u64 start, u64 end,

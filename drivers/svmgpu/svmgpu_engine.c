@@ -29,7 +29,7 @@
  *
  * The fault interrupt queues fault_work on an ordered workqueue. The worker
  * drains the fault queue, services each fault in the faulting context
- * (svmgpu_service_fault()) and answers REPLAY, or CANCEL when the fault
+ * (the front end's svmgpu_mmu_ops.service_fault) and answers REPLAY, or CANCEL when the fault
  * cannot be serviced: the command then completes with status FAULT, which
  * the submitter reports as -EFAULT.
  */
@@ -127,18 +127,7 @@ static void svmgpu_device_reset(struct svmgpu_ring *ring)
 	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
 		svmgpu_ring_program(gdev, i);
 	svmgpu_faultq_program(gdev);
-	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
-		struct svmgpu_ctx *ctx = svmgpu_ctx_lookup(gdev, i);
-
-		if (!ctx)
-			continue;
-		mutex_lock(&ctx->pt_lock);
-		if (ctx->root)
-			svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(i),
-				    ctx->root->dma);
-		mutex_unlock(&ctx->pt_lock);
-		svmgpu_ctx_put(ctx);
-	}
+	svmgpu_mmu_reprogram(gdev);
 	atomic64_inc(&gdev->stats.resets);
 	pci_info(gdev->pdev, "device reset after a hang\n");
 	/*
@@ -311,7 +300,7 @@ static void svmgpu_fault_work(struct work_struct *work)
 		u32 id, index, flags;
 		u16 ctx_id;
 		u8 access, ring_id;
-		struct svmgpu_ctx *ctx;
+		struct svmgpu_mmu *mmu;
 		int ret;
 
 		if (tail >= SVMGPU_FAULTQ_ENTRIES) {
@@ -332,7 +321,7 @@ static void svmgpu_fault_work(struct work_struct *work)
 				    SVMGPU_FAULTQ_ENTRIES;
 		svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_HEAD, gdev->faultq_head);
 
-		ctx = svmgpu_ctx_lookup(gdev, ctx_id);
+		mmu = svmgpu_mmu_lookup(gdev, ctx_id);
 		/*
 		 * A spurious fault (injected by the device) is serviced like
 		 * any other: the driver cannot tell, and must not need to. It
@@ -341,15 +330,16 @@ static void svmgpu_fault_work(struct work_struct *work)
 		 */
 		if (flags & SVMGPU_FAULT_FLAG_SPURIOUS) {
 			atomic64_inc(&gdev->stats.spurious);
-			if (ctx)
-				atomic64_inc(&ctx->stats.spurious);
+			if (mmu)
+				atomic64_inc(&mmu->stats.spurious);
 		}
-		ret = ctx ? svmgpu_service_fault(ctx, addr, access) : -ENODEV;
+		ret = mmu ? mmu->ops->service_fault(mmu, addr, access) :
+			    -ENODEV;
 		atomic64_inc(&gdev->stats.faults);
 		if (ret) {
 			atomic64_inc(&gdev->stats.cancels);
-			if (ctx)
-				atomic64_inc(&ctx->stats.cancels);
+			if (mmu)
+				atomic64_inc(&mmu->stats.cancels);
 			/* Tell the submitter why, before the command completes. */
 			if (ring_id < ARRAY_SIZE(gdev->rings) &&
 			    index < SVMGPU_RING_ENTRIES)
@@ -360,13 +350,13 @@ static void svmgpu_fault_work(struct work_struct *work)
 				  SVMGPU_FAULT_RESPONSE_CANCEL);
 		} else {
 			atomic64_inc(&gdev->stats.replays);
-			atomic64_inc(&ctx->stats.replays);
+			atomic64_inc(&mmu->stats.replays);
 			svmgpu_wr(gdev, SVMGPU_REG_FAULT_RESPONSE,
 				  (id & SVMGPU_FAULT_RESPONSE_ID_MASK) |
 				  SVMGPU_FAULT_RESPONSE_REPLAY);
 		}
-		if (ctx)
-			svmgpu_ctx_put(ctx);
+		if (mmu)
+			svmgpu_mmu_put(mmu);
 	}
 }
 

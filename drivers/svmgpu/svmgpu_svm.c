@@ -85,261 +85,11 @@
 #define CREATE_TRACE_POINTS
 #include "svmgpu_trace.h"
 
-/* === device page tables === */
-
-static struct svmgpu_pt *svmgpu_pt_alloc(struct svmgpu_device *gdev,
-					 int level)
-{
-	struct svmgpu_pt *pt = kzalloc_obj(*pt);
-
-	if (!pt)
-		return NULL;
-	pt->entries = dma_alloc_coherent(&gdev->pdev->dev, PAGE_SIZE, &pt->dma,
-					 GFP_KERNEL);
-	if (!pt->entries)
-		goto err;
-	if (level > 0) {
-		pt->children = kcalloc(SVMGPU_PT_ENTRIES, sizeof(*pt->children),
-				       GFP_KERNEL);
-		if (!pt->children)
-			goto err;
-	}
-	return pt;
-err:
-	if (pt->entries)
-		dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries,
-				  pt->dma);
-	kfree(pt);
-	return NULL;
-}
-
-static unsigned int svmgpu_pt_index(u64 va, int level)
-{
-	return (va >> (SVMGPU_PAGE_SHIFT + 9 * level)) &
-	       (SVMGPU_PT_ENTRIES - 1);
-}
-
 /* Module parameter huge_ptes, see svmgpu_pfn_to_huge_pte(). */
 static bool huge_ptes = true;
 module_param(huge_ptes, bool, 0644);
 MODULE_PARM_DESC(huge_ptes,
 		 "map a 2 MiB block the CPU maps with one PMD with one 2 MiB device PTE (default Y)");
-
-/* Does entry @e of a level-@level table translate (rather than point on)? */
-static bool svmgpu_pte_is_leaf(u64 e, int level)
-{
-	return (e & SVMGPU_PTE_VALID) &&
-	       (!level || (level == 1 && (e & SVMGPU_PTE_HUGE)));
-}
-
-/*
- * Release the DMA mapping of the system memory a leaf entry of @level
- * points at: a page at level 0, a 2 MiB block at level 1.
- */
-static void svmgpu_pte_release(struct svmgpu_device *gdev, u64 pte,
-			       int level)
-{
-	if (!(pte & SVMGPU_PTE_VRAM))
-		dma_unmap_page(&gdev->pdev->dev, pte & SVMGPU_PTE_ADDR_MASK,
-			       level ? SVMGPU_HUGE_SIZE : PAGE_SIZE,
-			       DMA_BIDIRECTIONAL);
-}
-
-static void svmgpu_pt_free(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
-			   int level)
-{
-	unsigned int i;
-
-	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
-		u64 e = le64_to_cpu(pt->entries[i]);
-
-		if (level > 0 && pt->children[i])
-			svmgpu_pt_free(gdev, pt->children[i], level - 1);
-		else if (svmgpu_pte_is_leaf(e, level))
-			svmgpu_pte_release(gdev, e, level);
-	}
-	dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries, pt->dma);
-	kfree(pt->children);
-	kfree(pt);
-}
-
-/**
- * svmgpu_pt_refill() - make sure a spare table exists at every level
- * @ctx: the context
- *
- * Context: process, pt_lock NOT held: allocating may enter reclaim, which
- * may call our invalidate callback, which takes pt_lock.
- * Return: 0 or -ENOMEM.
- */
-static int svmgpu_pt_refill(struct svmgpu_ctx *ctx)
-{
-	int level;
-
-	lockdep_assert_not_held(&ctx->pt_lock);
-	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
-		struct svmgpu_pt *pt;
-
-		if (READ_ONCE(ctx->spare[level]))
-			continue;
-		pt = svmgpu_pt_alloc(ctx->gdev, level);
-		if (!pt)
-			return -ENOMEM;
-		mutex_lock(&ctx->pt_lock);
-		if (ctx->root && !ctx->spare[level]) {
-			ctx->spare[level] = pt;
-			pt = NULL;
-		}
-		mutex_unlock(&ctx->pt_lock);
-		if (pt)
-			svmgpu_pt_free(ctx->gdev, pt, level);
-		if (!READ_ONCE(ctx->root))
-			return -ENODEV;		/* detached meanwhile */
-	}
-	return 0;
-}
-
-/*
- * Write entry @idx of @pt, a level-@level table, as @e. A leaf it held is
- * released and *@replaced set: the device TLB may hold it.
- */
-static void svmgpu_pt_set(struct svmgpu_device *gdev, struct svmgpu_pt *pt,
-			  int level, unsigned int idx, u64 e, bool *replaced)
-{
-	u64 old = le64_to_cpu(pt->entries[idx]);
-
-	if (svmgpu_pte_is_leaf(old, level)) {
-		svmgpu_pte_release(gdev, old, level);
-		*replaced = true;
-	}
-	WRITE_ONCE(pt->entries[idx], cpu_to_le64(e));
-}
-
-/*
- * The level-@leaf_level table on the way to @va, with missing tables
- * installed from the spares (never allocating: we hold pt_lock). A 2 MiB
- * leaf in the way gives way to a table (svmgpu_pt_set()): its other pages
- * fault again. This happens when a single page must differ, e.g. an
- * exclusive grant, which the CPU cannot have in a PMD either. NULL if a
- * spare ran out: refill and retry.
- */
-static struct svmgpu_pt *svmgpu_pt_walk(struct svmgpu_ctx *ctx, u64 va,
-					int leaf_level, bool *replaced)
-{
-	struct svmgpu_pt *pt = ctx->root;
-	int level;
-
-	lockdep_assert_held(&ctx->pt_lock);
-	for (level = SVMGPU_PT_LEVELS - 1; level > leaf_level; level--) {
-		unsigned int idx = svmgpu_pt_index(va, level);
-
-		if (!pt->children[idx]) {
-			struct svmgpu_pt *child = ctx->spare[level - 1];
-
-			if (!child)
-				return NULL;
-			ctx->spare[level - 1] = NULL;
-			pt->children[idx] = child;
-			svmgpu_pt_set(ctx->gdev, pt, level, idx,
-				      child->dma | SVMGPU_PTE_VALID, replaced);
-		}
-		pt = pt->children[idx];
-	}
-	return pt;
-}
-
-/*
- * Install the 4 KiB leaf @pte for @va (svmgpu_pt_walk()); what it
- * replaces sets *@replaced. Returns -EAGAIN if a spare ran out.
- */
-static int svmgpu_pt_map(struct svmgpu_ctx *ctx, u64 va, u64 pte,
-			 bool *replaced)
-{
-	struct svmgpu_pt *pt = svmgpu_pt_walk(ctx, va, 0, replaced);
-
-	if (!pt)
-		return -EAGAIN;
-	svmgpu_pt_set(ctx->gdev, pt, 0, svmgpu_pt_index(va, 0), pte, replaced);
-	return 0;
-}
-
-/*
- * Install the 2 MiB leaf @pte for the block at @va in its level-1 entry.
- * What the entry held is replaced and *@replaced set: a 2 MiB leaf is
- * released; a level-0 table is returned in *@table, for the caller to free
- * (svmgpu_pt_free() releases its leaves) once the device TLB no longer
- * holds any of its entries. Returns -EAGAIN if a spare ran out.
- */
-static int svmgpu_pt_map_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
-			      bool *replaced, struct svmgpu_pt **table)
-{
-	struct svmgpu_pt *pt = svmgpu_pt_walk(ctx, va, 1, replaced);
-	unsigned int idx = svmgpu_pt_index(va, 1);
-
-	if (!pt)
-		return -EAGAIN;
-	*table = pt->children[idx];
-	pt->children[idx] = NULL;
-	if (*table)
-		*replaced = true;
-	svmgpu_pt_set(ctx->gdev, pt, 1, idx, pte, replaced);
-	return 0;
-}
-
-/*
- * The leaf entry that translates @va: a 4 KiB one at level 0 or a 2 MiB one
- * at level 1; 0 if there is none. pt_lock held.
- */
-static u64 svmgpu_pt_lookup(struct svmgpu_ctx *ctx, u64 va)
-{
-	struct svmgpu_pt *pt = ctx->root;
-	int level;
-
-	lockdep_assert_held(&ctx->pt_lock);
-	for (level = SVMGPU_PT_LEVELS - 1; pt; level--) {
-		unsigned int idx = svmgpu_pt_index(va, level);
-		u64 e = le64_to_cpu(READ_ONCE(pt->entries[idx]));
-
-		if (!(e & SVMGPU_PTE_VALID))
-			return 0;
-		if (svmgpu_pte_is_leaf(e, level))
-			return e;
-		pt = pt->children[idx];
-	}
-	return 0;
-}
-
-/*
- * Clear the leaves of [start, end) below @pt; returns how many pages they
- * mapped. A 2 MiB leaf that overlaps the range is cleared whole.
- */
-static unsigned long svmgpu_pt_clear(struct svmgpu_device *gdev,
-				     struct svmgpu_pt *pt, int level, u64 base,
-				     u64 start, u64 end)
-{
-	u64 span = 1ull << (SVMGPU_PAGE_SHIFT + 9 * level);
-	unsigned long cleared = 0;
-	unsigned int i;
-
-	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
-		u64 lo = base + i * span, hi = lo + span;
-		u64 e;
-
-		if (hi <= start || lo >= end)
-			continue;
-		if (level > 0 && pt->children[i]) {
-			cleared += svmgpu_pt_clear(gdev, pt->children[i],
-						   level - 1, lo, start, end);
-			continue;
-		}
-		e = le64_to_cpu(pt->entries[i]);
-		if (svmgpu_pte_is_leaf(e, level)) {
-			WRITE_ONCE(pt->entries[i], 0);
-			svmgpu_pte_release(gdev, e, level);
-			cleared += span >> PAGE_SHIFT;
-		}
-	}
-	return cleared;
-}
 
 /* === contexts === */
 
@@ -355,12 +105,12 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 	 * Our own make_device_exclusive(): the page stays where it is and the
 	 * fault path maps it next, inside its notifier critical section.
 	 */
-	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->gdev)
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->mmu.gdev)
 		return true;
 
 	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&ctx->pt_lock);
-	else if (!mutex_trylock(&ctx->pt_lock))
+		mutex_lock(&ctx->mmu.pt_lock);
+	else if (!mutex_trylock(&ctx->mmu.pt_lock))
 		return false;
 
 	mmu_interval_set_seq(mni, cur_seq);
@@ -371,26 +121,20 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 	 * The sequence still moves, for a fault being serviced to retry.
 	 */
 	if (range->event == MMU_NOTIFY_MIGRATE && range->owner == ctx) {
-		mutex_unlock(&ctx->pt_lock);
+		mutex_unlock(&ctx->mmu.pt_lock);
 		return true;
 	}
 	/* No root: the device is gone, nothing it could still use. */
-	if (ctx->root) {
-		end = min_t(u64, end, 1ull << SVMGPU_VA_BITS);
-		cleared = start < end ?
-			  svmgpu_pt_clear(ctx->gdev, ctx->root,
-					  SVMGPU_PT_LEVELS - 1, 0, start, end) :
-			  0;
-		trace_svmgpu_invalidate(ctx->gdev->id, ctx->id, start, end,
-					range->event, cleared);
-		if (cleared) {
-			svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE,
-					      ctx->id, start, end - start);
-			atomic64_inc(&ctx->stats.invalidations);
-			atomic64_inc(&ctx->gdev->stats.invalidations);
-		}
+	cleared = svmgpu_pt_clear(&ctx->mmu, start, end);
+	trace_svmgpu_invalidate(ctx->mmu.gdev->id, ctx->mmu.id, start, end,
+				range->event, cleared);
+	if (cleared) {
+		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE,
+				      ctx->mmu.id, start, end - start);
+		atomic64_inc(&ctx->mmu.stats.invalidations);
+		atomic64_inc(&ctx->mmu.gdev->stats.invalidations);
 	}
-	mutex_unlock(&ctx->pt_lock);
+	mutex_unlock(&ctx->mmu.pt_lock);
 	return true;
 }
 
@@ -415,8 +159,8 @@ void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
 {
 	unsigned long i = 0, run, cleared = 0;
 
-	mutex_lock(&ctx->pt_lock);
-	while (ctx->root && i < npages) {
+	mutex_lock(&ctx->mmu.pt_lock);
+	while (ctx->mmu.root && i < npages) {
 		if (!(src[i] & MIGRATE_PFN_MIGRATE)) {
 			i++;
 			continue;
@@ -426,17 +170,34 @@ void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
 			run += src[run] & MIGRATE_PFN_COMPOUND ?
 			       SVMGPU_BLOCK_PAGES : 1;
 		run = min(run, npages);
-		cleared += svmgpu_pt_clear(ctx->gdev, ctx->root,
-					   SVMGPU_PT_LEVELS - 1, 0,
-					   start + i * PAGE_SIZE,
+		cleared += svmgpu_pt_clear(&ctx->mmu, start + i * PAGE_SIZE,
 					   start + run * PAGE_SIZE);
 		i = run;
 	}
 	if (cleared)
-		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
-				      start, npages * PAGE_SIZE);
-	mutex_unlock(&ctx->pt_lock);
+		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE,
+				      ctx->mmu.id, start, npages * PAGE_SIZE);
+	mutex_unlock(&ctx->mmu.pt_lock);
 }
+
+static int svmgpu_ctx_service_fault(struct svmgpu_mmu *mmu, u64 addr,
+				    u8 access);
+
+static void svmgpu_ctx_release(struct svmgpu_mmu *mmu)
+{
+	struct svmgpu_ctx *ctx = container_of(mmu, struct svmgpu_ctx, mmu);
+
+	/* The last reference: the file is closed and no fault is serviced. */
+	mmu_interval_notifier_remove(&ctx->notifier);
+	mmdrop(ctx->mm);
+	svmgpu_mmu_destroy(&ctx->mmu, true);
+	kfree(ctx);
+}
+
+static const struct svmgpu_mmu_ops svmgpu_ctx_mmu_ops = {
+	.service_fault = svmgpu_ctx_service_fault,
+	.release = svmgpu_ctx_release,
+};
 
 /**
  * svmgpu_ctx_create() - an SVM context for current->mm on @gdev
@@ -455,31 +216,11 @@ struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev)
 	ctx = kzalloc_obj(*ctx);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
-	kref_init(&ctx->kref);
-	mutex_init(&ctx->pt_lock);
 	mutex_init(&ctx->policy_lock);
-	ctx->gdev = gdev;
-	/*
-	 * Teach lockdep now that reclaim may take pt_lock (through our
-	 * notifier), so that an allocation under it is reported on every run,
-	 * not only when reclaim happens to hit.
-	 */
-	fs_reclaim_acquire(GFP_KERNEL);
-	might_lock(&ctx->pt_lock);
-	fs_reclaim_release(GFP_KERNEL);
-
-	ret = ida_alloc_max(&gdev->ctx_ida, gdev->num_contexts - 1, GFP_KERNEL);
-	if (ret < 0) {
-		ret = ret == -ENOSPC ? -EBUSY : ret;
+	ret = svmgpu_mmu_init(gdev, &ctx->mmu, &svmgpu_ctx_mmu_ops, true);
+	if (ret)
 		goto err_free;
-	}
-	ctx->id = ret;
 
-	ctx->root = svmgpu_pt_alloc(gdev, SVMGPU_PT_LEVELS - 1);
-	if (!ctx->root) {
-		ret = -ENOMEM;
-		goto err_ida;
-	}
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
 	ret = mmu_interval_notifier_insert(&ctx->notifier, ctx->mm, 0,
@@ -487,23 +228,13 @@ struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev)
 					   &svmgpu_notifier_ops);
 	if (ret)
 		goto err_mm;
-
-	kref_get(&gdev->kref);
-	spin_lock(&gdev->ctx_lock);
-	gdev->ctxs[ctx->id] = ctx;
-	spin_unlock(&gdev->ctx_lock);
-	/* Published first: a reset from now on programs the root again. */
-	mutex_lock(&ctx->pt_lock);
-	svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), ctx->root->dma);
-	svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0, 0);
-	mutex_unlock(&ctx->pt_lock);
+	/* Published last: a reset from now on programs the root again. */
+	svmgpu_mmu_publish(&ctx->mmu);
 	return ctx;
 
 err_mm:
 	mmdrop(ctx->mm);
-	svmgpu_pt_free(gdev, ctx->root, SVMGPU_PT_LEVELS - 1);
-err_ida:
-	ida_free(&gdev->ctx_ida, ctx->id);
+	svmgpu_mmu_destroy(&ctx->mmu, false);
 err_free:
 	kfree(ctx);
 	return ERR_PTR(ret);
@@ -520,38 +251,7 @@ err_free:
  */
 void svmgpu_ctx_detach(struct svmgpu_ctx *ctx)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
-
-	int level;
-
-	mutex_lock(&ctx->pt_lock);
-	if (ctx->root) {
-		svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(ctx->id), 0);
-		svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, ctx->id, 0,
-				      0);
-		svmgpu_pt_free(gdev, ctx->root, SVMGPU_PT_LEVELS - 1);
-		ctx->root = NULL;
-	}
-	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
-		if (ctx->spare[level])
-			svmgpu_pt_free(gdev, ctx->spare[level], level);
-		ctx->spare[level] = NULL;
-	}
-	mutex_unlock(&ctx->pt_lock);
-}
-
-static void svmgpu_ctx_release(struct kref *kref)
-{
-	struct svmgpu_ctx *ctx = container_of(kref, struct svmgpu_ctx, kref);
-	struct svmgpu_device *gdev = ctx->gdev;
-
-	/* The last reference: the file is closed and no fault is serviced. */
-	mmu_interval_notifier_remove(&ctx->notifier);
-	WARN_ON(ctx->root);
-	mmdrop(ctx->mm);
-	ida_free(&gdev->ctx_ida, ctx->id);
-	kfree(ctx);
-	svmgpu_device_put(gdev);
+	svmgpu_mmu_detach(&ctx->mmu);
 }
 
 /**
@@ -560,7 +260,7 @@ static void svmgpu_ctx_release(struct kref *kref)
  */
 void svmgpu_ctx_put(struct svmgpu_ctx *ctx)
 {
-	kref_put(&ctx->kref, svmgpu_ctx_release);
+	svmgpu_mmu_put(&ctx->mmu);
 }
 
 /**
@@ -569,33 +269,7 @@ void svmgpu_ctx_put(struct svmgpu_ctx *ctx)
  */
 void svmgpu_ctx_unpublish(struct svmgpu_ctx *ctx)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
-
-	spin_lock(&gdev->ctx_lock);
-	if (gdev->ctxs[ctx->id] == ctx)
-		gdev->ctxs[ctx->id] = NULL;
-	spin_unlock(&gdev->ctx_lock);
-}
-
-/**
- * svmgpu_ctx_lookup() - the context of a device MMU context number
- * @gdev: the device
- * @id: device MMU context number, from a fault record
- *
- * Return: the context with a reference, or NULL.
- */
-struct svmgpu_ctx *svmgpu_ctx_lookup(struct svmgpu_device *gdev,
-				     unsigned int id)
-{
-	struct svmgpu_ctx *ctx = NULL;
-
-	if (id >= SVMGPU_CONTEXTS_MAX)
-		return NULL;
-	spin_lock(&gdev->ctx_lock);
-	if (gdev->ctxs[id] && kref_get_unless_zero(&gdev->ctxs[id]->kref))
-		ctx = gdev->ctxs[id];
-	spin_unlock(&gdev->ctx_lock);
-	return ctx;
+	svmgpu_mmu_unpublish(&ctx->mmu);
 }
 
 /* === fault service === */
@@ -679,25 +353,25 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 	bool replaced = false;
 	int ret = 0;
 
-	lockdep_assert_held(&ctx->pt_lock);
-	if (!ctx->root)
+	lockdep_assert_held(&ctx->mmu.pt_lock);
+	if (!ctx->mmu.root)
 		return -ENODEV;
 	for (i = 0; i < npages; i++) {
 		u64 va = range->start + (i << PAGE_SHIFT);
 
-		if (!pte[i] || svmgpu_pt_lookup(ctx, va) == pte[i])
+		if (!pte[i] || svmgpu_pt_lookup(&ctx->mmu, va) == pte[i])
 			continue;
-		ret = svmgpu_pt_map(ctx, va, pte[i], &replaced);
+		ret = svmgpu_pt_map(&ctx->mmu, va, pte[i], &replaced);
 		if (ret)
 			break;
 		pte[i] = 0;
 		dma[i] = 0;	/* the PTE owns the mapping now */
-		atomic64_inc(&ctx->stats.pages_mapped);
-		atomic64_inc(&ctx->gdev->stats.pages_mapped);
+		atomic64_inc(&ctx->mmu.stats.pages_mapped);
+		atomic64_inc(&ctx->mmu.gdev->stats.pages_mapped);
 	}
 	/* A leaf we replaced may be cached, with its old permissions. */
 	if (replaced)
-		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
+		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE, ctx->mmu.id,
 				      range->start, range->end - range->start);
 	return ret;
 }
@@ -815,22 +489,22 @@ static int svmgpu_commit_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 	bool replaced = false;
 	int ret;
 
-	lockdep_assert_held(&ctx->pt_lock);
-	if (!ctx->root)
+	lockdep_assert_held(&ctx->mmu.pt_lock);
+	if (!ctx->mmu.root)
 		return -ENODEV;
 	va = ALIGN_DOWN(va, SVMGPU_HUGE_SIZE);
-	if (svmgpu_pt_lookup(ctx, va) == pte)
+	if (svmgpu_pt_lookup(&ctx->mmu, va) == pte)
 		return 0;
-	ret = svmgpu_pt_map_huge(ctx, va, pte, &replaced, table);
+	ret = svmgpu_pt_map_huge(&ctx->mmu, va, pte, &replaced, table);
 	if (ret)
 		return ret;
 	*dma = 0;
-	atomic64_inc(&ctx->stats.pages_mapped);
-	atomic64_inc(&ctx->gdev->stats.pages_mapped);
-	atomic64_inc(&ctx->gdev->stats.huge_mapped);
+	atomic64_inc(&ctx->mmu.stats.pages_mapped);
+	atomic64_inc(&ctx->mmu.gdev->stats.pages_mapped);
+	atomic64_inc(&ctx->mmu.gdev->stats.huge_mapped);
 	/* Synchronous: afterwards the device uses no entry of *@table. */
 	if (replaced)
-		svmgpu_tlb_invalidate(ctx->gdev, SVMGPU_TLB_INV_RANGE, ctx->id,
+		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE, ctx->mmu.id,
 				      va, SVMGPU_HUGE_SIZE);
 	return 0;
 }
@@ -850,7 +524,7 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 				dma_addr_t *dma)
 {
 	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	struct svmgpu_pt *table = NULL;
 	dma_addr_t huge_dma = 0;
 	u64 huge_pte = 0;
@@ -863,7 +537,7 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 		ret = svmgpu_pfn_to_pte(gdev, range->hmm_pfns[i], &pte[i],
 					&dma[i]);
 	if (!ret) {
-		mutex_lock(&ctx->pt_lock);
+		mutex_lock(&ctx->mmu.pt_lock);
 		if (mmu_interval_read_retry(range->notifier,
 					    range->notifier_seq))
 			ret = -EAGAIN;
@@ -872,10 +546,10 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 						 &huge_dma, &table);
 		else
 			ret = svmgpu_commit_range(ctx, range, pte, dma);
-		mutex_unlock(&ctx->pt_lock);
+		mutex_unlock(&ctx->mmu.pt_lock);
 	}
 	if (table)
-		svmgpu_pt_free(gdev, table, 0);
+		svmgpu_pt_free(&ctx->mmu, table, 0);
 	if (huge_dma)
 		dma_unmap_page(&gdev->pdev->dev, huge_dma, SVMGPU_HUGE_SIZE,
 			       DMA_BIDIRECTIONAL);
@@ -892,7 +566,7 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
  */
 static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	bool write = access != SVMGPU_ACCESS_READ;
 	unsigned long pfns[SVMGPU_FAULT_WINDOW], timeout;
 	dma_addr_t dma[SVMGPU_FAULT_WINDOW] = { 0 };
@@ -913,7 +587,7 @@ static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			ret = -EBUSY;
 			break;
 		}
-		ret = svmgpu_pt_refill(ctx);
+		ret = svmgpu_mmu_refill(&ctx->mmu);
 		if (ret)
 			break;
 
@@ -989,14 +663,14 @@ static bool svmgpu_page_invalidate(struct mmu_interval_notifier *mni,
 		container_of(mni, struct svmgpu_page_notifier, mni);
 	struct svmgpu_ctx *ctx = pn->ctx;
 
-	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->gdev)
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == ctx->mmu.gdev)
 		return true;
 	if (mmu_notifier_range_blockable(range))
-		mutex_lock(&ctx->pt_lock);
-	else if (!mutex_trylock(&ctx->pt_lock))
+		mutex_lock(&ctx->mmu.pt_lock);
+	else if (!mutex_trylock(&ctx->mmu.pt_lock))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	mutex_unlock(&ctx->pt_lock);
+	mutex_unlock(&ctx->mmu.pt_lock);
 	return true;
 }
 
@@ -1011,7 +685,7 @@ static const struct mmu_interval_notifier_ops svmgpu_page_notifier_ops = {
 static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 				  struct mmu_interval_notifier *mni)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	struct mm_struct *mm = ctx->mm;
 	unsigned long timeout, seq;
 	struct vm_area_struct *vma;
@@ -1025,7 +699,7 @@ static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 	for (;;) {
 		if (time_after(jiffies, timeout))
 			return -EBUSY;
-		ret = svmgpu_pt_refill(ctx);
+		ret = svmgpu_mmu_refill(&ctx->mmu);
 		if (ret)
 			return ret;
 
@@ -1066,26 +740,26 @@ static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 		} else {
 			/* exclusive entries read clean; the device will write */
 			folio_mark_dirty(folio);
-			mutex_lock(&ctx->pt_lock);
-			if (!ctx->root)
+			mutex_lock(&ctx->mmu.pt_lock);
+			if (!ctx->mmu.root)
 				ret = -ENODEV;
 			else if (mmu_interval_read_retry(mni, seq))
 				ret = -EAGAIN;
 			else
-				ret = svmgpu_pt_map(ctx, addr,
+				ret = svmgpu_pt_map(&ctx->mmu, addr,
 						    dma | SVMGPU_PTE_VALID |
 						    SVMGPU_PTE_WRITE |
 						    SVMGPU_PTE_ATOMIC,
 						    &replaced);
 			if (replaced)
 				svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_RANGE,
-						      ctx->id, addr, PAGE_SIZE);
-			mutex_unlock(&ctx->pt_lock);
+						      ctx->mmu.id, addr, PAGE_SIZE);
+			mutex_unlock(&ctx->mmu.pt_lock);
 		}
 		folio_unlock(folio);
 		folio_put(folio);
 		if (!ret) {
-			atomic64_inc(&ctx->stats.pages_mapped);
+			atomic64_inc(&ctx->mmu.stats.pages_mapped);
 			atomic64_inc(&gdev->stats.pages_mapped);
 			atomic64_inc(&gdev->stats.exclusive);
 			return 0;
@@ -1124,7 +798,7 @@ int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
 		return ret;
 	ret = svmgpu_grant_exclusive(ctx, addr, &pn.mni);
 	mmu_interval_notifier_remove(&pn.mni);
-	trace_svmgpu_exclusive(ctx->gdev->id, ctx->id, addr, ret);
+	trace_svmgpu_exclusive(ctx->mmu.gdev->id, ctx->mmu.id, addr, ret);
 	return ret;
 }
 
@@ -1141,9 +815,9 @@ static bool svmgpu_fault_is_stale(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 {
 	u64 pte;
 
-	mutex_lock(&ctx->pt_lock);
-	pte = svmgpu_pt_lookup(ctx, addr);
-	mutex_unlock(&ctx->pt_lock);
+	mutex_lock(&ctx->mmu.pt_lock);
+	pte = svmgpu_pt_lookup(&ctx->mmu, addr);
+	mutex_unlock(&ctx->mmu.pt_lock);
 	if (!(pte & SVMGPU_PTE_VALID))
 		return false;
 	if (access == SVMGPU_ACCESS_READ)
@@ -1151,12 +825,12 @@ static bool svmgpu_fault_is_stale(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	if (!(pte & SVMGPU_PTE_WRITE))
 		return false;
 	return access == SVMGPU_ACCESS_WRITE || (pte & SVMGPU_PTE_VRAM) ||
-	       (pte & SVMGPU_PTE_ATOMIC) || svmgpu_sysmem_atomics(ctx->gdev);
+	       (pte & SVMGPU_PTE_ATOMIC) || svmgpu_sysmem_atomics(ctx->mmu.gdev);
 }
 
 /**
- * svmgpu_service_fault() - service a device fault
- * @ctx: the faulting context
+ * svmgpu_ctx_service_fault() - service a device fault of the own core
+ * @mmu: the faulting context's device MMU context
  * @addr: faulting device-virtual (= user virtual) address
  * @access: SVMGPU_ACCESS_*
  *
@@ -1174,9 +848,11 @@ static bool svmgpu_fault_is_stale(struct svmgpu_ctx *ctx, u64 addr, u8 access)
  * HMM_RANGE_DEFAULT_TIMEOUT.
  * Context: process (the fault worker); sleeps.
  */
-int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
+static int svmgpu_ctx_service_fault(struct svmgpu_mmu *mmu, u64 addr,
+				    u8 access)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_ctx *ctx = container_of(mmu, struct svmgpu_ctx, mmu);
+	struct svmgpu_device *gdev = mmu->gdev;
 	unsigned long window = SVMGPU_FAULT_WINDOW * PAGE_SIZE;
 	u64 start = ALIGN_DOWN(addr, window), end = start + window;
 	struct svmgpu_policy_range policy;
@@ -1190,10 +866,10 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 
-	atomic64_inc(&ctx->stats.faults);
+	atomic64_inc(&ctx->mmu.stats.faults);
 	if (svmgpu_fault_is_stale(ctx, addr, access)) {
 		mmput(mm);
-		trace_svmgpu_fault(gdev->id, ctx->id, addr, access, 0);
+		trace_svmgpu_fault(gdev->id, ctx->mmu.id, addr, access, 0);
 		return 0;
 	}
 
@@ -1226,7 +902,7 @@ int svmgpu_service_fault(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 	if (ret == -EOPNOTSUPP)
 		ret = svmgpu_map_exclusive(ctx, addr);
 	mmput(mm);
-	trace_svmgpu_fault(gdev->id, ctx->id, addr, access, ret);
+	trace_svmgpu_fault(gdev->id, ctx->mmu.id, addr, access, ret);
 	return ret;
 }
 
@@ -1261,15 +937,15 @@ static void svmgpu_residency_device(struct svmgpu_ctx *ctx,
 	unsigned long i;
 	u64 e;
 
-	mutex_lock(&ctx->pt_lock);
-	for (i = 0; ctx->root && i < npages; i++) {
-		e = svmgpu_pt_lookup(ctx, start + i * PAGE_SIZE);
+	mutex_lock(&ctx->mmu.pt_lock);
+	for (i = 0; ctx->mmu.root && i < npages; i++) {
+		e = svmgpu_pt_lookup(&ctx->mmu, start + i * PAGE_SIZE);
 		if (e & SVMGPU_PTE_VALID)
 			bytes[i] |= SVMGPU_RES_DEV_MAPPED;
 		if (e & SVMGPU_PTE_HUGE)
 			bytes[i] |= SVMGPU_RES_DEV_HUGE;
 	}
-	mutex_unlock(&ctx->pt_lock);
+	mutex_unlock(&ctx->mmu.pt_lock);
 }
 
 /**
@@ -1308,7 +984,7 @@ int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		unsigned long end = start + npages * PAGE_SIZE;
 		struct hmm_range range = {
 			.notifier = &ctx->notifier,
-			.dev_private_owner = ctx->gdev,
+			.dev_private_owner = ctx->mmu.gdev,
 		};
 
 		if (!vma || vma->vm_start >= end)
@@ -1330,7 +1006,7 @@ int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		ret = 0;
 		for (i = 0; i < (range.end - range.start) >> PAGE_SHIFT; i++)
 			bytes[((range.start - start) >> PAGE_SHIFT) + i] =
-				svmgpu_residency_byte(ctx->gdev,
+				svmgpu_residency_byte(ctx->mmu.gdev,
 						      range.hmm_pfns[i]);
 		addr = range.end;
 	}
@@ -1354,11 +1030,11 @@ static unsigned long svmgpu_first_unmapped(struct svmgpu_ctx *ctx,
 {
 	unsigned long va;
 
-	mutex_lock(&ctx->pt_lock);
+	mutex_lock(&ctx->mmu.pt_lock);
 	for (va = start; va < end; va += PAGE_SIZE)
-		if ((svmgpu_pt_lookup(ctx, va) & need) != need)
+		if ((svmgpu_pt_lookup(&ctx->mmu, va) & need) != need)
 			break;
-	mutex_unlock(&ctx->pt_lock);
+	mutex_unlock(&ctx->mmu.pt_lock);
 	return va;
 }
 
@@ -1384,7 +1060,7 @@ static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
 			ret = -EBUSY;
 			break;
 		}
-		ret = svmgpu_pt_refill(ctx);
+		ret = svmgpu_mmu_refill(&ctx->mmu);
 		if (ret)
 			break;
 
@@ -1437,7 +1113,7 @@ int svmgpu_mirror_range(struct svmgpu_ctx *ctx, unsigned long start,
 		.notifier = &ctx->notifier,
 		.default_flags = HMM_PFN_REQ_FAULT |
 				 (write ? HMM_PFN_REQ_WRITE : 0),
-		.dev_private_owner = ctx->gdev,
+		.dev_private_owner = ctx->mmu.gdev,
 	};
 	unsigned long addr, *pfns;
 	dma_addr_t *dma;
@@ -1489,9 +1165,9 @@ bool svmgpu_range_has_atomic(struct svmgpu_ctx *ctx, unsigned long start,
 	bool atomic = false;
 	unsigned long va;
 
-	mutex_lock(&ctx->pt_lock);
+	mutex_lock(&ctx->mmu.pt_lock);
 	for (va = start; va < end && !atomic; va += PAGE_SIZE)
-		atomic = svmgpu_pt_lookup(ctx, va) & SVMGPU_PTE_ATOMIC;
-	mutex_unlock(&ctx->pt_lock);
+		atomic = svmgpu_pt_lookup(&ctx->mmu, va) & SVMGPU_PTE_ATOMIC;
+	mutex_unlock(&ctx->mmu.pt_lock);
 	return atomic;
 }

@@ -690,7 +690,7 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			 unsigned long end, bool to_vram, bool hold,
 			 u64 *moved)
 {
-	struct svmgpu_device *gdev = ctx->gdev;
+	struct svmgpu_device *gdev = ctx->mmu.gdev;
 	struct mm_struct *mm = ctx->mm;
 	unsigned long addr, *src, *dst;
 	int ret = 0;

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmgpu device MMU contexts and their page tables
+ *
+ * DOC: Device MMU contexts
+ *
+ * The device translates the virtual operands of a command through one of
+ * its MMU contexts: a four-level page table whose root the driver writes to
+ * SVMGPU_REG_CTX_ROOT_LO(id). A &struct svmgpu_mmu is one such context and
+ * the CPU's view of its tables. Both SVM front ends build on it, each with
+ * its own mirroring protocol: the driver's own core (svmgpu_svm.c, one
+ * context per open /dev/svmgpuN) and the drm_gpusvm one (svmgpu_gpusvm.c,
+ * one context per VM of the render node). The fault worker finds the
+ * context of a fault record here and calls its front end through
+ * &svmgpu_mmu_ops; nothing in this file knows how a front end mirrors.
+ *
+ * DOC: Page-table locking
+ *
+ * svmgpu_mmu.pt_lock protects the root, every table below it and the spare
+ * tables. It is the innermost lock of both mirroring protocols: PTEs are
+ * written under it once the front end has checked, under its own notifier
+ * lock, that no invalidation intervened; invalidations clear PTEs under it.
+ * Since reclaim may invalidate, nothing is allocated under pt_lock: a walk
+ * that needs a table takes a spare, and svmgpu_mmu_refill() replaces the
+ * spares before the next attempt, outside the lock. lockdep is taught at
+ * creation that reclaim may take pt_lock.
+ *
+ * A leaf that maps system memory holds a DMA mapping. Whether the leaf owns
+ * it is the front end's choice (&svmgpu_mmu.owns_dma): the own core maps a
+ * page per PTE and the page tables unmap it when the leaf goes; drm_gpusvm
+ * maps the pages of a range itself and unmaps them in the invalidate op, so
+ * its leaves only point at them.
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "svmgpu_drv.h"
+
+static struct svmgpu_pt *svmgpu_pt_alloc(struct svmgpu_device *gdev,
+					 int level)
+{
+	struct svmgpu_pt *pt = kzalloc_obj(*pt);
+
+	if (!pt)
+		return NULL;
+	pt->entries = dma_alloc_coherent(&gdev->pdev->dev, PAGE_SIZE, &pt->dma,
+					 GFP_KERNEL);
+	if (!pt->entries)
+		goto err;
+	if (level > 0) {
+		pt->children = kcalloc(SVMGPU_PT_ENTRIES, sizeof(*pt->children),
+				       GFP_KERNEL);
+		if (!pt->children)
+			goto err;
+	}
+	return pt;
+err:
+	if (pt->entries)
+		dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries,
+				  pt->dma);
+	kfree(pt);
+	return NULL;
+}
+
+static unsigned int svmgpu_pt_index(u64 va, int level)
+{
+	return (va >> (SVMGPU_PAGE_SHIFT + 9 * level)) &
+	       (SVMGPU_PT_ENTRIES - 1);
+}
+
+/* Does entry @e of a level-@level table translate (rather than point on)? */
+static bool svmgpu_pte_is_leaf(u64 e, int level)
+{
+	return (e & SVMGPU_PTE_VALID) &&
+	       (!level || (level == 1 && (e & SVMGPU_PTE_HUGE)));
+}
+
+/*
+ * Release the DMA mapping of the system memory a leaf entry of @level
+ * points at (a page at level 0, a 2 MiB block at level 1), if the
+ * context's leaves own their mappings.
+ */
+static void svmgpu_pte_release(struct svmgpu_mmu *mmu, u64 pte, int level)
+{
+	if (mmu->owns_dma && !(pte & SVMGPU_PTE_VRAM))
+		dma_unmap_page(&mmu->gdev->pdev->dev,
+			       pte & SVMGPU_PTE_ADDR_MASK,
+			       level ? SVMGPU_HUGE_SIZE : PAGE_SIZE,
+			       DMA_BIDIRECTIONAL);
+}
+
+/**
+ * svmgpu_pt_free() - free a page table, the tables below it and the DMA
+ *	mappings its leaves own
+ * @mmu: the context the table belongs to
+ * @pt: the table
+ * @level: its level
+ *
+ * Call only once the device can no longer walk @pt: it was never linked,
+ * or a synchronous TLB invalidation followed its unlinking.
+ */
+void svmgpu_pt_free(struct svmgpu_mmu *mmu, struct svmgpu_pt *pt, int level)
+{
+	struct svmgpu_device *gdev = mmu->gdev;
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
+		u64 e = le64_to_cpu(pt->entries[i]);
+
+		if (level > 0 && pt->children[i])
+			svmgpu_pt_free(mmu, pt->children[i], level - 1);
+		else if (svmgpu_pte_is_leaf(e, level))
+			svmgpu_pte_release(mmu, e, level);
+	}
+	dma_free_coherent(&gdev->pdev->dev, PAGE_SIZE, pt->entries, pt->dma);
+	kfree(pt->children);
+	kfree(pt);
+}
+
+/**
+ * svmgpu_mmu_refill() - make sure a spare table exists at every level
+ * @mmu: the context
+ *
+ * Context: process, pt_lock NOT held: allocating may enter reclaim, which
+ * may call a notifier, which takes pt_lock.
+ * Return: 0, -ENOMEM, or -ENODEV once the context is detached.
+ */
+int svmgpu_mmu_refill(struct svmgpu_mmu *mmu)
+{
+	int level;
+
+	lockdep_assert_not_held(&mmu->pt_lock);
+	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
+		struct svmgpu_pt *pt;
+
+		if (READ_ONCE(mmu->spare[level]))
+			continue;
+		pt = svmgpu_pt_alloc(mmu->gdev, level);
+		if (!pt)
+			return -ENOMEM;
+		mutex_lock(&mmu->pt_lock);
+		if (mmu->root && !mmu->spare[level]) {
+			mmu->spare[level] = pt;
+			pt = NULL;
+		}
+		mutex_unlock(&mmu->pt_lock);
+		if (pt)
+			svmgpu_pt_free(mmu, pt, level);
+		if (!READ_ONCE(mmu->root))
+			return -ENODEV;		/* detached meanwhile */
+	}
+	return 0;
+}
+
+/*
+ * Write entry @idx of @pt, a level-@level table, as @e. A leaf it held is
+ * released and *@replaced set: the device TLB may hold it.
+ */
+static void svmgpu_pt_set(struct svmgpu_mmu *mmu, struct svmgpu_pt *pt,
+			  int level, unsigned int idx, u64 e, bool *replaced)
+{
+	u64 old = le64_to_cpu(pt->entries[idx]);
+
+	if (svmgpu_pte_is_leaf(old, level)) {
+		svmgpu_pte_release(mmu, old, level);
+		*replaced = true;
+	}
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64(e));
+}
+
+/*
+ * The level-@leaf_level table on the way to @va, with missing tables
+ * installed from the spares (never allocating: we hold pt_lock). A 2 MiB
+ * leaf in the way gives way to a table (svmgpu_pt_set()): its other pages
+ * fault again. This happens when a single page must differ, e.g. an
+ * exclusive grant, which the CPU cannot have in a PMD either. NULL if a
+ * spare ran out: refill and retry.
+ */
+static struct svmgpu_pt *svmgpu_pt_walk(struct svmgpu_mmu *mmu, u64 va,
+					int leaf_level, bool *replaced)
+{
+	struct svmgpu_pt *pt = mmu->root;
+	int level;
+
+	lockdep_assert_held(&mmu->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; level > leaf_level; level--) {
+		unsigned int idx = svmgpu_pt_index(va, level);
+
+		if (!pt->children[idx]) {
+			struct svmgpu_pt *child = mmu->spare[level - 1];
+
+			if (!child)
+				return NULL;
+			mmu->spare[level - 1] = NULL;
+			pt->children[idx] = child;
+			svmgpu_pt_set(mmu, pt, level, idx,
+				      child->dma | SVMGPU_PTE_VALID, replaced);
+		}
+		pt = pt->children[idx];
+	}
+	return pt;
+}
+
+/**
+ * svmgpu_pt_map() - install a 4 KiB leaf
+ * @mmu: the context, pt_lock held, attached
+ * @va: the page's device-virtual address
+ * @pte: the leaf
+ * @replaced: set if a leaf was replaced: the caller invalidates the TLB
+ *
+ * Return: 0, or -EAGAIN if a spare table ran out (refill and retry).
+ */
+int svmgpu_pt_map(struct svmgpu_mmu *mmu, u64 va, u64 pte, bool *replaced)
+{
+	struct svmgpu_pt *pt = svmgpu_pt_walk(mmu, va, 0, replaced);
+
+	if (!pt)
+		return -EAGAIN;
+	svmgpu_pt_set(mmu, pt, 0, svmgpu_pt_index(va, 0), pte, replaced);
+	return 0;
+}
+
+/**
+ * svmgpu_pt_map_huge() - install a 2 MiB leaf
+ * @mmu: the context, pt_lock held, attached
+ * @va: the block's device-virtual address, 2 MiB aligned
+ * @pte: the leaf, with SVMGPU_PTE_HUGE
+ * @replaced: set if something was replaced: the caller invalidates the TLB
+ * @table: out: the level-0 table the entry held, or NULL; the caller frees
+ *	it with svmgpu_pt_free() after the synchronous TLB invalidation
+ *
+ * Return: 0, or -EAGAIN if a spare table ran out (refill and retry).
+ */
+int svmgpu_pt_map_huge(struct svmgpu_mmu *mmu, u64 va, u64 pte,
+		       bool *replaced, struct svmgpu_pt **table)
+{
+	struct svmgpu_pt *pt = svmgpu_pt_walk(mmu, va, 1, replaced);
+	unsigned int idx = svmgpu_pt_index(va, 1);
+
+	*table = NULL;
+	if (!pt)
+		return -EAGAIN;
+	*table = pt->children[idx];
+	pt->children[idx] = NULL;
+	if (*table)
+		*replaced = true;
+	svmgpu_pt_set(mmu, pt, 1, idx, pte, replaced);
+	return 0;
+}
+
+/**
+ * svmgpu_pt_lookup() - the leaf entry that translates an address
+ * @mmu: the context, pt_lock held
+ * @va: the address
+ *
+ * Return: a 4 KiB leaf or a 2 MiB one; 0 if there is none or the context
+ * is detached.
+ */
+u64 svmgpu_pt_lookup(struct svmgpu_mmu *mmu, u64 va)
+{
+	struct svmgpu_pt *pt = mmu->root;
+	int level;
+
+	lockdep_assert_held(&mmu->pt_lock);
+	for (level = SVMGPU_PT_LEVELS - 1; pt; level--) {
+		unsigned int idx = svmgpu_pt_index(va, level);
+		u64 e = le64_to_cpu(READ_ONCE(pt->entries[idx]));
+
+		if (!(e & SVMGPU_PTE_VALID))
+			return 0;
+		if (svmgpu_pte_is_leaf(e, level))
+			return e;
+		pt = pt->children[idx];
+	}
+	return 0;
+}
+
+static unsigned long svmgpu_pt_clear_level(struct svmgpu_mmu *mmu,
+					   struct svmgpu_pt *pt, int level,
+					   u64 base, u64 start, u64 end)
+{
+	u64 span = 1ull << (SVMGPU_PAGE_SHIFT + 9 * level);
+	unsigned long cleared = 0;
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_PT_ENTRIES; i++) {
+		u64 lo = base + i * span, hi = lo + span;
+		u64 e;
+
+		if (hi <= start || lo >= end)
+			continue;
+		if (level > 0 && pt->children[i]) {
+			cleared += svmgpu_pt_clear_level(mmu, pt->children[i],
+							 level - 1, lo, start,
+							 end);
+			continue;
+		}
+		e = le64_to_cpu(pt->entries[i]);
+		if (svmgpu_pte_is_leaf(e, level)) {
+			WRITE_ONCE(pt->entries[i], 0);
+			svmgpu_pte_release(mmu, e, level);
+			cleared += span >> PAGE_SHIFT;
+		}
+	}
+	return cleared;
+}
+
+/**
+ * svmgpu_pt_clear() - clear the leaves of a range
+ * @mmu: the context, pt_lock held
+ * @start: start of the range
+ * @end: its end; clamped to the device's virtual address space
+ *
+ * A 2 MiB leaf that overlaps the range is cleared whole. The caller
+ * invalidates the TLB if anything was cleared.
+ *
+ * Return: how many pages the cleared leaves mapped; 0 when detached.
+ */
+unsigned long svmgpu_pt_clear(struct svmgpu_mmu *mmu, u64 start, u64 end)
+{
+	lockdep_assert_held(&mmu->pt_lock);
+	end = min_t(u64, end, 1ull << SVMGPU_VA_BITS);
+	if (!mmu->root || start >= end)
+		return 0;
+	return svmgpu_pt_clear_level(mmu, mmu->root, SVMGPU_PT_LEVELS - 1, 0,
+				     start, end);
+}
+
+/**
+ * svmgpu_mmu_init() - take a device MMU context with an empty root table
+ * @gdev: the device; the caller holds remove_lock for reading
+ * @mmu: the context to initialise (embedded in a front end's object)
+ * @ops: the front end
+ * @owns_dma: whether leaves own the DMA mappings they point at
+ *
+ * The context is not reachable by the fault worker yet: see
+ * svmgpu_mmu_publish(). Undo with svmgpu_mmu_destroy().
+ *
+ * Return: 0, -EBUSY when every device MMU context is taken, -ENOMEM.
+ */
+int svmgpu_mmu_init(struct svmgpu_device *gdev, struct svmgpu_mmu *mmu,
+		    const struct svmgpu_mmu_ops *ops, bool owns_dma)
+{
+	int ret;
+
+	kref_init(&mmu->kref);
+	mutex_init(&mmu->pt_lock);
+	mmu->gdev = gdev;
+	mmu->ops = ops;
+	mmu->owns_dma = owns_dma;
+	/*
+	 * Teach lockdep now that reclaim may take pt_lock (through a
+	 * notifier), so that an allocation under it is reported on every
+	 * run, not only when reclaim happens to hit.
+	 */
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&mmu->pt_lock);
+	fs_reclaim_release(GFP_KERNEL);
+
+	ret = ida_alloc_max(&gdev->ctx_ida, gdev->num_contexts - 1, GFP_KERNEL);
+	if (ret < 0)
+		return ret == -ENOSPC ? -EBUSY : ret;
+	mmu->id = ret;
+	mmu->root = svmgpu_pt_alloc(gdev, SVMGPU_PT_LEVELS - 1);
+	if (!mmu->root) {
+		ida_free(&gdev->ctx_ida, mmu->id);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * svmgpu_mmu_publish() - program the root and make the context reachable
+ * @mmu: an initialised context
+ *
+ * From now on the fault worker finds it and a reset programs its root
+ * again. Takes a device reference, which svmgpu_mmu_destroy() drops.
+ */
+void svmgpu_mmu_publish(struct svmgpu_mmu *mmu)
+{
+	struct svmgpu_device *gdev = mmu->gdev;
+
+	kref_get(&gdev->kref);
+	spin_lock(&gdev->ctx_lock);
+	gdev->mmus[mmu->id] = mmu;
+	spin_unlock(&gdev->ctx_lock);
+	mutex_lock(&mmu->pt_lock);
+	svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(mmu->id), mmu->root->dma);
+	svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, mmu->id, 0, 0);
+	mutex_unlock(&mmu->pt_lock);
+}
+
+/**
+ * svmgpu_mmu_unpublish() - make a context unreachable for fault service
+ * @mmu: the context
+ */
+void svmgpu_mmu_unpublish(struct svmgpu_mmu *mmu)
+{
+	struct svmgpu_device *gdev = mmu->gdev;
+
+	spin_lock(&gdev->ctx_lock);
+	if (gdev->mmus[mmu->id] == mmu)
+		gdev->mmus[mmu->id] = NULL;
+	spin_unlock(&gdev->ctx_lock);
+}
+
+/**
+ * svmgpu_mmu_detach() - tear down a context's hardware state
+ * @mmu: the context
+ *
+ * Afterwards the device holds no translation of the context: its root is
+ * cleared, the TLB invalidated and every table freed. Idempotent.
+ * Context: process; the caller keeps the hardware alive.
+ */
+void svmgpu_mmu_detach(struct svmgpu_mmu *mmu)
+{
+	struct svmgpu_device *gdev = mmu->gdev;
+	int level;
+
+	mutex_lock(&mmu->pt_lock);
+	if (mmu->root) {
+		svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(mmu->id), 0);
+		svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, mmu->id, 0,
+				      0);
+		svmgpu_pt_free(mmu, mmu->root, SVMGPU_PT_LEVELS - 1);
+		mmu->root = NULL;
+	}
+	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++) {
+		if (mmu->spare[level])
+			svmgpu_pt_free(mmu, mmu->spare[level], level);
+		mmu->spare[level] = NULL;
+	}
+	mutex_unlock(&mmu->pt_lock);
+}
+
+/**
+ * svmgpu_mmu_reprogram() - write every published root again
+ * @gdev: the device, after a function-level reset
+ */
+void svmgpu_mmu_reprogram(struct svmgpu_device *gdev)
+{
+	unsigned int i;
+
+	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
+		struct svmgpu_mmu *mmu = svmgpu_mmu_lookup(gdev, i);
+
+		if (!mmu)
+			continue;
+		mutex_lock(&mmu->pt_lock);
+		if (mmu->root)
+			svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(i),
+				    mmu->root->dma);
+		mutex_unlock(&mmu->pt_lock);
+		svmgpu_mmu_put(mmu);
+	}
+}
+
+/**
+ * svmgpu_mmu_destroy() - give back a detached context's number
+ * @mmu: the context: detached, or never published
+ * @published: whether svmgpu_mmu_publish() ran (its device reference)
+ *
+ * Called from the front end's release, when the last reference is gone.
+ */
+void svmgpu_mmu_destroy(struct svmgpu_mmu *mmu, bool published)
+{
+	struct svmgpu_device *gdev = mmu->gdev;
+	int level;
+
+	/*
+	 * A published context was detached before its last reference went:
+	 * the hardware may be gone by now, so nothing is written to it here.
+	 */
+	if (mmu->root) {
+		WARN_ON(published);
+		svmgpu_pt_free(mmu, mmu->root, SVMGPU_PT_LEVELS - 1);
+		mmu->root = NULL;
+	}
+	for (level = 0; level < SVMGPU_PT_LEVELS - 1; level++)
+		if (mmu->spare[level])
+			svmgpu_pt_free(mmu, mmu->spare[level], level);
+	ida_free(&gdev->ctx_ida, mmu->id);
+	if (published)
+		svmgpu_device_put(gdev);
+}
+
+static void svmgpu_mmu_release(struct kref *kref)
+{
+	struct svmgpu_mmu *mmu = container_of(kref, struct svmgpu_mmu, kref);
+
+	mmu->ops->release(mmu);
+}
+
+/**
+ * svmgpu_mmu_put() - drop a reference to a context
+ * @mmu: the context
+ *
+ * The last one calls the front end's release.
+ */
+void svmgpu_mmu_put(struct svmgpu_mmu *mmu)
+{
+	kref_put(&mmu->kref, svmgpu_mmu_release);
+}
+
+/**
+ * svmgpu_mmu_lookup() - the context of a device MMU context number
+ * @gdev: the device
+ * @id: device MMU context number, from a fault record
+ *
+ * Return: the published context with a reference, or NULL.
+ */
+struct svmgpu_mmu *svmgpu_mmu_lookup(struct svmgpu_device *gdev,
+				     unsigned int id)
+{
+	struct svmgpu_mmu *mmu = NULL;
+
+	if (id >= SVMGPU_CONTEXTS_MAX)
+		return NULL;
+	spin_lock(&gdev->ctx_lock);
+	if (gdev->mmus[id] && kref_get_unless_zero(&gdev->mmus[id]->kref))
+		mmu = gdev->mmus[id];
+	spin_unlock(&gdev->ctx_lock);
+	return mmu;
+}
