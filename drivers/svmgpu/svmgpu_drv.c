@@ -160,8 +160,15 @@ static const u8 svmgpu_cmd_opcode[] = {
 	[SVMGPU_CMD_ATOMIC] = SVMGPU_OP_ATOMIC,
 };
 
-/* A user range is valid if it neither wraps nor leaves user space. */
-static bool svmgpu_user_range_ok(u64 addr, u64 len)
+/**
+ * svmgpu_user_range_ok() - is a user range valid for the device
+ * @addr: start
+ * @len: length
+ *
+ * Return: true if it neither wraps nor leaves user space or the device's
+ * virtual address space.
+ */
+bool svmgpu_user_range_ok(u64 addr, u64 len)
 {
 	return addr + len >= addr && addr + len <= TASK_SIZE &&
 	       !(addr >> SVMGPU_VA_BITS);
@@ -172,7 +179,7 @@ static bool svmgpu_user_range_ok(u64 addr, u64 len)
  * context's address space. Nothing reaches the device unless every command
  * of the submission passes.
  */
-static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
+static int svmgpu_user_cmd_prepare(struct svmgpu_mmu *mmu,
 				   const struct svmgpu_user_cmd *u,
 				   struct svmgpu_cmd *cmd)
 {
@@ -205,7 +212,7 @@ static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
 		.opcode = svmgpu_cmd_opcode[u->op],
 		.flags = SVMGPU_SPACE_VIRT << SVMGPU_DESC_DST_SPACE_SHIFT |
 			 SVMGPU_SPACE_VIRT << SVMGPU_DESC_SRC_SPACE_SHIFT,
-		.ctx = ctx->mmu.id,
+		.ctx = mmu->id,
 		.atomic_op = u->atomic_op,
 		.width = u->width,
 		.dst = u->dst,
@@ -217,15 +224,63 @@ static int svmgpu_user_cmd_prepare(struct svmgpu_ctx *ctx,
 	return 0;
 }
 
+/**
+ * svmgpu_user_cmds_run() - run user commands in a device MMU context
+ * @mmu: the context their virtual addresses are in
+ * @u: the commands; each one's status and result are filled in
+ * @count: how many, 1 to SVMGPU_SUBMIT_MAX_CMDS
+ * @timeout_ms: 0 for the default, at most SVMGPU_SUBMIT_MAX_TIMEOUT_MS
+ *
+ * Shared by both SVM front ends: /dev/svmgpuN's SUBMIT and the render
+ * node's EXEC run the same commands with the same checks. Nothing reaches
+ * the device unless every command passes them.
+ *
+ * Return: 0 when every command ran (each has its own status), -EINVAL for
+ * a bad command or argument, -ENOMEM, or svmgpu_ring_run()'s error.
+ * Context: process; the caller keeps the hardware alive.
+ */
+int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
+			 unsigned int count, u64 timeout_ms)
+{
+	struct svmgpu_ring *ring = &mmu->gdev->rings[SVMGPU_RING_USER];
+	struct svmgpu_cmd *cmds;
+	unsigned int i;
+	int ret;
+
+	if (!count || count > SVMGPU_SUBMIT_MAX_CMDS ||
+	    timeout_ms > SVMGPU_SUBMIT_MAX_TIMEOUT_MS)
+		return -EINVAL;
+	if (!timeout_ms)
+		timeout_ms = SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS;
+	cmds = kcalloc(count, sizeof(*cmds), GFP_KERNEL);
+	if (!cmds)
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		ret = svmgpu_user_cmd_prepare(mmu, &u[i], &cmds[i]);
+		if (ret)
+			goto out;
+	}
+	ret = svmgpu_ring_run(ring, cmds, count, msecs_to_jiffies(timeout_ms));
+	if (ret)
+		goto out;
+	atomic64_add(count, &mmu->stats.commands);
+	for (i = 0; i < count; i++) {
+		/* A cancelled fault says why it could not be serviced. */
+		u[i].status = -(cmds[i].status == SVMGPU_DESC_STATUS_FAULT &&
+				cmds[i].fault_errno ? cmds[i].fault_errno :
+				svmgpu_status_errno(cmds[i].status));
+		u[i].result = cmds[i].result;
+	}
+out:
+	kfree(cmds);
+	return ret;
+}
+
 static long svmgpu_ioctl_submit(struct svmgpu_ctx *ctx, void __user *arg)
 {
-	struct svmgpu_device *gdev = ctx->mmu.gdev;
-	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_user_cmd __user *ucmds;
 	struct svmgpu_user_cmd *u;
-	struct svmgpu_cmd *cmds;
 	struct svmgpu_submit sub;
-	unsigned int i;
 	long ret;
 
 	if (copy_from_user(&sub, arg, sizeof(sub)))
@@ -233,41 +288,13 @@ static long svmgpu_ioctl_submit(struct svmgpu_ctx *ctx, void __user *arg)
 	if (!sub.count || sub.count > SVMGPU_SUBMIT_MAX_CMDS || sub.flags ||
 	    sub.timeout_ms > SVMGPU_SUBMIT_MAX_TIMEOUT_MS)
 		return -EINVAL;
-	if (!sub.timeout_ms)
-		sub.timeout_ms = SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS;
-
 	ucmds = u64_to_user_ptr(sub.cmds);
 	u = memdup_array_user(ucmds, sub.count, sizeof(*u));
 	if (IS_ERR(u))
 		return PTR_ERR(u);
-	cmds = kcalloc(sub.count, sizeof(*cmds), GFP_KERNEL);
-	if (!cmds) {
-		ret = -ENOMEM;
-		goto out_u;
-	}
-	for (i = 0; i < sub.count; i++) {
-		ret = svmgpu_user_cmd_prepare(ctx, &u[i], &cmds[i]);
-		if (ret)
-			goto out;
-	}
-
-	ret = svmgpu_ring_run(ring, cmds, sub.count,
-			      msecs_to_jiffies(sub.timeout_ms));
-	if (ret)
-		goto out;
-	atomic64_add(sub.count, &ctx->mmu.stats.commands);
-	for (i = 0; i < sub.count; i++) {
-		/* A cancelled fault says why it could not be serviced. */
-		u[i].status = -(cmds[i].status == SVMGPU_DESC_STATUS_FAULT &&
-				cmds[i].fault_errno ? cmds[i].fault_errno :
-				svmgpu_status_errno(cmds[i].status));
-		u[i].result = cmds[i].result;
-	}
-	if (copy_to_user(ucmds, u, sub.count * sizeof(*u)))
+	ret = svmgpu_user_cmds_run(&ctx->mmu, u, sub.count, sub.timeout_ms);
+	if (!ret && copy_to_user(ucmds, u, sub.count * sizeof(*u)))
 		ret = -EFAULT;
-out:
-	kfree(cmds);
-out_u:
 	kfree(u);
 	return ret;
 }
@@ -699,6 +726,10 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	debugfs_create_u32("evict_delay_ms", 0600, gdev->debugfs,
 			   &gdev->evict_delay_ms);
 	svmgpu_dmirror_add(gdev);
+	ret = svmgpu_drm_register(gdev);
+	if (ret && ret != -EOPNOTSUPP)
+		pci_warn(pdev, "no render node (%d): /dev/%s only\n", ret,
+			 gdev->misc.name);
 	pci_info(pdev, "%s: hw %u.%u, %llu MiB %s VRAM%s\n", gdev->misc.name,
 		 gdev->hw_version >> SVMGPU_VERSION_MAJOR_SHIFT,
 		 gdev->hw_version & SVMGPU_VERSION_MINOR_MASK,
@@ -724,6 +755,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	svmgpu_dmirror_remove(gdev);
 	debugfs_remove_recursive(gdev->debugfs);
 	misc_deregister(&gdev->misc);
+	svmgpu_drm_unplug(gdev);
 
 	/* Wait for every ioctl, then forbid new hardware users. */
 	down_write(&gdev->remove_lock);
@@ -739,7 +771,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 		struct svmgpu_mmu *mmu = svmgpu_mmu_lookup(gdev, i);
 
 		if (mmu) {
-			svmgpu_mmu_detach(mmu);
+			mmu->ops->detach(mmu);
 			svmgpu_mmu_put(mmu);
 		}
 	}

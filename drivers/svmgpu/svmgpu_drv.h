@@ -45,6 +45,7 @@
 #define SVMGPU_RING_USER        0
 #define SVMGPU_RING_KERNEL      1
 
+struct drm_device;
 struct svmgpu_device;
 struct seq_file;
 
@@ -176,10 +177,13 @@ struct svmgpu_mmu;
  * @service_fault: service a device fault of the context: 0 to REPLAY, a
  *	negative errno to CANCEL (the submitter sees it); process context,
  *	called with a reference held
+ * @detach: the device is going away: drop every hardware resource of the
+ *	context now (svmgpu_mmu_detach() and whatever the front end maps)
  * @release: free the front end's object; the last reference is gone
  */
 struct svmgpu_mmu_ops {
 	int (*service_fault)(struct svmgpu_mmu *mmu, u64 addr, u8 access);
+	void (*detach)(struct svmgpu_mmu *mmu);
 	void (*release)(struct svmgpu_mmu *mmu);
 };
 
@@ -252,6 +256,7 @@ struct svmgpu_ctx {
  * @num_contexts: device MMU contexts
  * @id: N of /dev/svmgpuN
  * @misc: the character device
+ * @drm: the render node's DRM device, NULL if it could not register
  * @remove_lock: held for reading while the hardware is used, for writing
  *	while it is torn down
  * @removed: the PCI function is unbound; protected by @remove_lock
@@ -301,6 +306,7 @@ struct svmgpu_device {
 	u32 num_contexts;
 	int id;
 	struct miscdevice misc;
+	struct drm_device *drm;
 	struct rw_semaphore remove_lock;
 	bool removed;
 	u32 pci_segment;
@@ -356,8 +362,16 @@ static inline void svmgpu_wr64(struct svmgpu_device *gdev, u32 lo, u64 val)
 	iowrite32(upper_32_bits(val), gdev->regs + lo + 4);
 }
 
+static inline bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
+{
+	return svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS;
+}
+
 /* svmgpu_drv.c */
 void svmgpu_device_put(struct svmgpu_device *gdev);
+bool svmgpu_user_range_ok(u64 addr, u64 len);
+int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
+			 unsigned int count, u64 timeout_ms);
 int svmgpu_file_open(struct svmgpu_device *gdev, struct file *file);
 int svmgpu_file_release(struct file *file);
 
@@ -389,6 +403,7 @@ int svmgpu_pt_map_huge(struct svmgpu_mmu *mmu, u64 va, u64 pte,
 		       bool *replaced, struct svmgpu_pt **table);
 u64 svmgpu_pt_lookup(struct svmgpu_mmu *mmu, u64 va);
 unsigned long svmgpu_pt_clear(struct svmgpu_mmu *mmu, u64 start, u64 end);
+bool svmgpu_mmu_maps(struct svmgpu_mmu *mmu, u64 addr, u8 access);
 
 /* svmgpu_svm.c */
 struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev);
@@ -413,6 +428,19 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			 u64 *moved);
 u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
+
+/* === the render node on drm_gpusvm (svmgpu_gpusvm.c) === */
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+int svmgpu_drm_register(struct svmgpu_device *gdev);
+void svmgpu_drm_unplug(struct svmgpu_device *gdev);
+#else
+static inline int svmgpu_drm_register(struct svmgpu_device *gdev)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void svmgpu_drm_unplug(struct svmgpu_device *gdev) { }
+#endif
 
 /* === the hmm_dmirror compatibility interface (svmgpu_dmirror.c) === */
 void svmgpu_dmirror_add(struct svmgpu_device *gdev);

@@ -524,3 +524,36 @@ struct svmgpu_mmu *svmgpu_mmu_lookup(struct svmgpu_device *gdev,
 	spin_unlock(&gdev->ctx_lock);
 	return mmu;
 }
+
+/**
+ * svmgpu_mmu_maps() - does the device page table map an address as an
+ *	access needs
+ * @mmu: the context
+ * @addr: the faulting address
+ * @access: SVMGPU_ACCESS_*
+ *
+ * If it does, the fault is stale (it raced the commit of another fault's
+ * window) or spurious, and a replay is all it needs: servicing it again would fault
+ * in its window, with side effects on pages the device never asked for
+ * (another device's VRAM pages pulled back to system memory, copy on write
+ * broken). A leaf in the table is valid by construction: the notifier
+ * clears it, under pt_lock, before the CPU side changes.
+ *
+ * Return: true if a replay is all the fault needs.
+ */
+bool svmgpu_mmu_maps(struct svmgpu_mmu *mmu, u64 addr, u8 access)
+{
+	u64 pte;
+
+	mutex_lock(&mmu->pt_lock);
+	pte = svmgpu_pt_lookup(mmu, addr);
+	mutex_unlock(&mmu->pt_lock);
+	if (!(pte & SVMGPU_PTE_VALID))
+		return false;
+	if (access == SVMGPU_ACCESS_READ)
+		return true;
+	if (!(pte & SVMGPU_PTE_WRITE))
+		return false;
+	return access == SVMGPU_ACCESS_WRITE || (pte & SVMGPU_PTE_VRAM) ||
+	       (pte & SVMGPU_PTE_ATOMIC) || svmgpu_sysmem_atomics(mmu->gdev);
+}

@@ -196,6 +196,7 @@ static void svmgpu_ctx_release(struct svmgpu_mmu *mmu)
 
 static const struct svmgpu_mmu_ops svmgpu_ctx_mmu_ops = {
 	.service_fault = svmgpu_ctx_service_fault,
+	.detach = svmgpu_mmu_detach,
 	.release = svmgpu_ctx_release,
 };
 
@@ -387,11 +388,6 @@ static void svmgpu_unmap_dma(struct svmgpu_device *gdev, dma_addr_t *dma,
 				       DMA_BIDIRECTIONAL);
 		dma[i] = 0;
 	}
-}
-
-static bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
-{
-	return svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS;
 }
 
 /*
@@ -802,32 +798,6 @@ int svmgpu_map_exclusive(struct svmgpu_ctx *ctx, u64 addr)
 	return ret;
 }
 
-/*
- * Does the device page table map @addr as @access needs already? Then the
- * fault is stale (it raced the commit of another fault's window) or
- * spurious, and a replay is all it needs: servicing it again would fault
- * in its window, with side effects on pages the device never asked for
- * (another device's VRAM pages pulled back to system memory, copy on write
- * broken). A leaf in the table is valid by construction: the notifier
- * clears it, under pt_lock, before the CPU side changes.
- */
-static bool svmgpu_fault_is_stale(struct svmgpu_ctx *ctx, u64 addr, u8 access)
-{
-	u64 pte;
-
-	mutex_lock(&ctx->mmu.pt_lock);
-	pte = svmgpu_pt_lookup(&ctx->mmu, addr);
-	mutex_unlock(&ctx->mmu.pt_lock);
-	if (!(pte & SVMGPU_PTE_VALID))
-		return false;
-	if (access == SVMGPU_ACCESS_READ)
-		return true;
-	if (!(pte & SVMGPU_PTE_WRITE))
-		return false;
-	return access == SVMGPU_ACCESS_WRITE || (pte & SVMGPU_PTE_VRAM) ||
-	       (pte & SVMGPU_PTE_ATOMIC) || svmgpu_sysmem_atomics(ctx->mmu.gdev);
-}
-
 /**
  * svmgpu_ctx_service_fault() - service a device fault of the own core
  * @mmu: the faulting context's device MMU context
@@ -867,7 +837,7 @@ static int svmgpu_ctx_service_fault(struct svmgpu_mmu *mmu, u64 addr,
 		return -ESRCH;
 
 	atomic64_inc(&ctx->mmu.stats.faults);
-	if (svmgpu_fault_is_stale(ctx, addr, access)) {
+	if (svmgpu_mmu_maps(&ctx->mmu, addr, access)) {
 		mmput(mm);
 		trace_svmgpu_fault(gdev->id, ctx->mmu.id, addr, access, 0);
 		return 0;

@@ -20,6 +20,7 @@
 #ifndef _UAPI_SVMGPU_DRM_H
 #define _UAPI_SVMGPU_DRM_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -52,7 +53,7 @@ struct drm_svmgpu_query {
 };
 
 /* struct drm_svmgpu_query.flags */
-#define DRM_SVMGPU_QUERY_SYSMEM_ATOMICS	(1u << 0)	/* atomics on system memory */
+#define DRM_SVMGPU_QUERY_SYSMEM_ATOMICS	_BITUL(0)	/* atomics on system memory */
 
 /**
  * struct drm_svmgpu_vm_create - a VM mirroring the caller's address space
@@ -217,16 +218,21 @@ struct drm_svmgpu_vm_stats {
  */
 #define DRM_SVMGPU_IOCTL_BASE		'd'
 #define DRM_SVMGPU_COMMAND_BASE		0x40
-#define DRM_SVMGPU_IOR(nr, type)	_IOR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_COMMAND_BASE + (nr), type)
-#define DRM_SVMGPU_IOW(nr, type)	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_COMMAND_BASE + (nr), type)
-#define DRM_SVMGPU_IOWR(nr, type)	_IOWR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_COMMAND_BASE + (nr), type)
+#define DRM_SVMGPU_NR(nr)		(DRM_SVMGPU_COMMAND_BASE + DRM_SVMGPU_##nr)
 
-#define DRM_IOCTL_SVMGPU_QUERY		DRM_SVMGPU_IOR(DRM_SVMGPU_QUERY, struct drm_svmgpu_query)
-#define DRM_IOCTL_SVMGPU_VM_CREATE	DRM_SVMGPU_IOWR(DRM_SVMGPU_VM_CREATE, struct drm_svmgpu_vm_create)
-#define DRM_IOCTL_SVMGPU_VM_DESTROY	DRM_SVMGPU_IOW(DRM_SVMGPU_VM_DESTROY, struct drm_svmgpu_vm_destroy)
-#define DRM_IOCTL_SVMGPU_EXEC		DRM_SVMGPU_IOW(DRM_SVMGPU_EXEC, struct drm_svmgpu_exec)
-#define DRM_IOCTL_SVMGPU_PREFETCH	DRM_SVMGPU_IOWR(DRM_SVMGPU_PREFETCH, struct drm_svmgpu_prefetch)
-#define DRM_IOCTL_SVMGPU_MADVISE	DRM_SVMGPU_IOW(DRM_SVMGPU_MADVISE, struct drm_svmgpu_madvise)
-#define DRM_IOCTL_SVMGPU_VM_STATS	DRM_SVMGPU_IOWR(DRM_SVMGPU_VM_STATS, struct drm_svmgpu_vm_stats)
+#define DRM_IOCTL_SVMGPU_QUERY \
+	_IOR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(QUERY), struct drm_svmgpu_query)
+#define DRM_IOCTL_SVMGPU_VM_CREATE \
+	_IOWR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(VM_CREATE), struct drm_svmgpu_vm_create)
+#define DRM_IOCTL_SVMGPU_VM_DESTROY \
+	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(VM_DESTROY), struct drm_svmgpu_vm_destroy)
+#define DRM_IOCTL_SVMGPU_EXEC \
+	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(EXEC), struct drm_svmgpu_exec)
+#define DRM_IOCTL_SVMGPU_PREFETCH \
+	_IOWR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(PREFETCH), struct drm_svmgpu_prefetch)
+#define DRM_IOCTL_SVMGPU_MADVISE \
+	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(MADVISE), struct drm_svmgpu_madvise)
+#define DRM_IOCTL_SVMGPU_VM_STATS \
+	_IOWR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(VM_STATS), struct drm_svmgpu_vm_stats)
 
 #endif /* _UAPI_SVMGPU_DRM_H */
