@@ -15,6 +15,14 @@
  * back to the CPU on its next access). The CPU checks every byte and the
  * sum, and the driver's counters tell what happened. Exits non-zero if a
  * device does not answer or a byte is wrong.
+ *
+ * With --render-node the same kind of account comes from each device's DRM
+ * render node, whose SVM is the kernel's drm_gpusvm: a VM mirrors the
+ * process, the device fills and copies malloc() memory and a THP buffer
+ * (one 2 MiB range, one 2 MiB PTE), part of the buffer is unmapped (the
+ * framework invalidates, the garbage collector drops the range), a prefetch
+ * maps a range before the device touches it, and a write to unmapped memory
+ * fails that command alone.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -31,6 +39,7 @@
 #include <unistd.h>
 
 #include "svmgpu/svmgpu_hw.h"
+#include "svmgpu_drm.h"
 #include "svmgpu_test.h"
 
 static double now(void)
@@ -303,10 +312,187 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strverscmp((*a)->d_name, (*b)->d_name);
 }
 
-int main(void)
+static void print_vm_stats(const char *node, int fd, __u32 vm)
+{
+	struct drm_svmgpu_vm_stats st = { .vm_id = vm };
+
+	if (ioctl(fd, DRM_IOCTL_SVMGPU_VM_STATS, &st))
+		return;
+	printf("%s: VM %u: device faults %llu (replayed %llu, cancelled %llu), "
+	       "PTEs written %llu (2 MiB: %llu), invalidations %llu, "
+	       "drm_gpusvm ranges %llu\n", node, vm,
+	       (unsigned long long)st.faults, (unsigned long long)st.replays,
+	       (unsigned long long)st.cancels,
+	       (unsigned long long)st.pages_mapped,
+	       (unsigned long long)st.huge_mapped,
+	       (unsigned long long)st.invalidations,
+	       (unsigned long long)st.ranges);
+}
+
+static int drm_exec(int fd, __u32 vm, struct svmgpu_user_cmd *c,
+		    unsigned int n)
+{
+	struct drm_svmgpu_exec e = {
+		.vm_id = vm, .count = n, .cmds = (uintptr_t)c,
+	};
+
+	return ioctl(fd, DRM_IOCTL_SVMGPU_EXEC, &e) ? -errno : 0;
+}
+
+/* The render-node account of one device (see the head comment). */
+static int render_node_workload(const char *node)
+{
+	size_t len = 4 << 20, bad = 0;
+	struct drm_svmgpu_query q = { 0 };
+	struct drm_svmgpu_vm_create vc = { 0 };
+	struct drm_svmgpu_prefetch pf = { 0 };
+	struct drm_svmgpu_vm_stats st0 = { 0 }, st1 = { 0 };
+	unsigned char *a = malloc(len), *b = malloc(len), *raw, *thp;
+	struct svmgpu_user_cmd cmds[2] = {
+		{ .op = SVMGPU_CMD_FILL, .len = len,
+		  .operand = 0x0706050403020100ull },
+		{ .op = SVMGPU_CMD_COPY, .len = len },
+	};
+	struct svmgpu_user_cmd w = {
+		.op = SVMGPU_CMD_WRITE_IMM, .width = 4, .operand = 1,
+	};
+	int fd = open(node, O_RDWR | O_CLOEXEC), ret = -1;
+	double t;
+
+	if (fd < 0 || !a || !b) {
+		fprintf(stderr, "svmgpu-demo: %s: %s\n", node, strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, DRM_IOCTL_SVMGPU_QUERY, &q) ||
+	    ioctl(fd, DRM_IOCTL_SVMGPU_VM_CREATE, &vc)) {
+		fprintf(stderr, "svmgpu-demo: %s: not an svmgpu render node: %s\n",
+			node, strerror(errno));
+		goto out;
+	}
+	printf("%s: svmgpu%u, DRM uAPI %u.%u, %llu MiB VRAM; VM %u mirrors this process\n",
+	       node, q.minor, q.uapi_major, q.uapi_minor,
+	       (unsigned long long)q.vram_size >> 20, vc.vm_id);
+
+	cmds[0].dst = (uintptr_t)a;
+	cmds[1].dst = (uintptr_t)b;
+	cmds[1].src = (uintptr_t)a;
+	t = now();
+	if (drm_exec(fd, vc.vm_id, cmds, 2))
+		goto out;
+	t = now() - t;
+	for (size_t i = 0; i < len; i++)
+		bad += a[i] != (i & 7) || b[i] != (i & 7);
+	printf("%s: device filled %zu MiB of malloc() memory and copied it: %.1f ms, "
+	       "statuses %u/%u, %zu wrong bytes\n", node, len >> 20, t * 1e3,
+	       cmds[0].status, cmds[1].status, bad);
+	print_vm_stats(node, fd, vc.vm_id);
+
+	raw = mmap(NULL, 3 * THP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (raw == MAP_FAILED)
+		goto out;
+	thp = (unsigned char *)(((uintptr_t)raw + THP_SIZE - 1) & ~(THP_SIZE - 1));
+	madvise(thp, THP_SIZE, MADV_HUGEPAGE);
+	memset(thp, 1, THP_SIZE);
+	cmds[0].dst = (uintptr_t)thp;
+	cmds[0].len = THP_SIZE;
+	if (drm_exec(fd, vc.vm_id, cmds, 1) || cmds[0].status)
+		goto out;
+	for (size_t i = 0; i < THP_SIZE; i++)
+		bad += thp[i] != (i & 7);
+	printf("%s: device filled a 2 MiB THP buffer: %zu wrong bytes\n", node, bad);
+	print_vm_stats(node, fd, vc.vm_id);
+
+	munmap(thp + THP_SIZE / 2, THP_SIZE / 2);
+	w.dst = (uintptr_t)thp;		/* the remaining half: a new range */
+	if (drm_exec(fd, vc.vm_id, &w, 1) || w.status || *(__u32 *)thp != 1)
+		bad++;
+	printf("%s: half of it unmapped: the framework invalidated the range, the garbage "
+	       "collector dropped it, a device write to the rest faulted a new one in\n",
+	       node);
+	print_vm_stats(node, fd, vc.vm_id);
+
+	w.dst = (uintptr_t)(thp + THP_SIZE / 2);
+	w.status = 0;
+	if (drm_exec(fd, vc.vm_id, &w, 1))
+		goto out;
+	printf("%s: device write to the unmapped half: status %s (that command alone failed)\n",
+	       node, strerror(w.status));
+	if (w.status != EFAULT)
+		bad++;
+	pf.vm_id = vc.vm_id;
+	pf.region = DRM_SVMGPU_REGION_SYSTEM;
+	pf.addr = (uintptr_t)mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pf.len = 1 << 20;
+	if ((void *)(uintptr_t)pf.addr == MAP_FAILED ||
+	    ioctl(fd, DRM_IOCTL_SVMGPU_PREFETCH, &pf))
+		goto out;
+	st0.vm_id = vc.vm_id;
+	ioctl(fd, DRM_IOCTL_SVMGPU_VM_STATS, &st0);
+	cmds[0].dst = pf.addr;
+	cmds[0].len = pf.len;
+	if (drm_exec(fd, vc.vm_id, cmds, 1) || cmds[0].status)
+		goto out;
+	st1.vm_id = vc.vm_id;
+	ioctl(fd, DRM_IOCTL_SVMGPU_VM_STATS, &st1);
+	printf("%s: prefetch mapped %llu pages of fresh memory; the device then filled them "
+	       "with %llu faults\n", node, (unsigned long long)pf.pages,
+	       (unsigned long long)(st1.faults - st0.faults));
+
+	print_vm_stats(node, fd, vc.vm_id);
+	ret = bad ? -1 : 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(a);
+	free(b);
+	return ret;
+}
+
+static int render_nodes(void)
+{
+	int found = 0, bad = 0;
+	char node[64];
+
+	for (int i = 128; i < 192; i++) {
+		struct drm_svmgpu_query q = { 0 };
+		int fd;
+
+		snprintf(node, sizeof(node), "/dev/dri/renderD%d", i);
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (ioctl(fd, DRM_IOCTL_SVMGPU_QUERY, &q)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		found++;
+		if (render_node_workload(node))
+			bad++;
+	}
+	if (!found) {
+		fprintf(stderr, "svmgpu-demo: no svmgpu render node in /dev/dri "
+			"(is the driver loaded, on a kernel with DRM_GPUSVM?)\n");
+		return 1;
+	}
+	printf("svmgpu-demo: %d render node(s) found, %d answered\n", found,
+	       found - bad);
+	return bad ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct dirent **list;
 	int n, found = 0, bad = 0;
+
+	if (argc > 1) {
+		if (argc == 2 && !strcmp(argv[1], "--render-node"))
+			return render_nodes();
+		fprintf(stderr, "usage: svmgpu-demo [--render-node]\n");
+		return 2;
+	}
 
 	n = scandir("/dev", &list, NULL, by_name);
 	if (n < 0) {
