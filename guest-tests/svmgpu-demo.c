@@ -318,11 +318,10 @@ static void print_vm_stats(const char *node, int fd, __u32 vm)
 
 	if (ioctl(fd, DRM_IOCTL_SVMGPU_VM_STATS, &st))
 		return;
-	printf("%s: VM %u: device faults %llu (replayed %llu, cancelled %llu), "
-	       "PTEs written %llu (2 MiB: %llu), invalidations %llu, "
-	       "drm_gpusvm ranges %llu\n", node, vm,
-	       (unsigned long long)st.faults, (unsigned long long)st.replays,
-	       (unsigned long long)st.cancels,
+	printf("%s: VM %u: device faults %llu (replayed %llu, cancelled %llu),",
+	       node, vm, (unsigned long long)st.faults,
+	       (unsigned long long)st.replays, (unsigned long long)st.cancels);
+	printf(" PTEs written %llu (2 MiB: %llu), invalidations %llu, drm_gpusvm ranges %llu\n",
 	       (unsigned long long)st.pages_mapped,
 	       (unsigned long long)st.huge_mapped,
 	       (unsigned long long)st.invalidations,
@@ -382,9 +381,10 @@ static int render_node_workload(const char *node)
 	t = now() - t;
 	for (size_t i = 0; i < len; i++)
 		bad += a[i] != (i & 7) || b[i] != (i & 7);
-	printf("%s: device filled %zu MiB of malloc() memory and copied it: %.1f ms, "
-	       "statuses %u/%u, %zu wrong bytes\n", node, len >> 20, t * 1e3,
-	       cmds[0].status, cmds[1].status, bad);
+	printf("%s: device filled %zu MiB of malloc() memory and copied it: %.1f ms,",
+	       node, len >> 20, t * 1e3);
+	printf(" statuses %u/%u, %zu wrong bytes\n", cmds[0].status,
+	       cmds[1].status, bad);
 	print_vm_stats(node, fd, vc.vm_id);
 
 	raw = mmap(NULL, 3 * THP_SIZE, PROT_READ | PROT_WRITE,
@@ -407,8 +407,9 @@ static int render_node_workload(const char *node)
 	w.dst = (uintptr_t)thp;		/* the remaining half: a new range */
 	if (drm_exec(fd, vc.vm_id, &w, 1) || w.status || *(__u32 *)thp != 1)
 		bad++;
-	printf("%s: half of it unmapped: the framework invalidated the range, the garbage "
-	       "collector dropped it, a device write to the rest faulted a new one in\n",
+	printf("%s: half of it unmapped: the framework invalidated the range,\n",
+	       node);
+	printf("%s: the garbage collector dropped it; a device write faulted a new one\n",
 	       node);
 	print_vm_stats(node, fd, vc.vm_id);
 
@@ -436,8 +437,9 @@ static int render_node_workload(const char *node)
 		goto out;
 	st1.vm_id = vc.vm_id;
 	ioctl(fd, DRM_IOCTL_SVMGPU_VM_STATS, &st1);
-	printf("%s: prefetch mapped %llu pages of fresh memory; the device then filled them "
-	       "with %llu faults\n", node, (unsigned long long)pf.pages,
+	printf("%s: prefetch mapped %llu pages of fresh memory;", node,
+	       (unsigned long long)pf.pages);
+	printf(" the device then filled them with %llu faults\n",
 	       (unsigned long long)(st1.faults - st0.faults));
 
 	print_vm_stats(node, fd, vc.vm_id);
@@ -473,8 +475,8 @@ static int render_nodes(void)
 			bad++;
 	}
 	if (!found) {
-		fprintf(stderr, "svmgpu-demo: no svmgpu render node in /dev/dri "
-			"(is the driver loaded, on a kernel with DRM_GPUSVM?)\n");
+		fprintf(stderr, "svmgpu-demo: no svmgpu render node in /dev/dri\n");
+		fprintf(stderr, "(is the driver loaded, on a kernel with DRM_GPUSVM?)\n");
 		return 1;
 	}
 	printf("svmgpu-demo: %d render node(s) found, %d answered\n", found,

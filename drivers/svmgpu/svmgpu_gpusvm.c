@@ -1,16 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmgpu render node: shared virtual memory on drm_gpusvm
- *
- * DOC: Render node
- *
- * Each svmgpu device registers a DRM device with a render node
- * (/dev/dri/renderD*) next to /dev/svmgpuN. The render node's SVM is the
- * kernel's framework, drivers/gpu/drm/drm_gpusvm.c, and nothing of the
- * driver's own SVM core (svmgpu_svm.c): the two front ends share only the
- * hardware layer below them, the rings (svmgpu_engine.c) and the device MMU
- * contexts with their page tables (svmgpu_pt.c). The uAPI is
- * uapi/svmgpu_drm.h; there is no GEM: memory is the process's own.
+ * svmgpu render node: VMs whose shared virtual memory is drm_gpusvm
  *
  * DOC: VMs
  *
@@ -74,97 +64,16 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/xarray.h>
 
-#include <drm/drm_drv.h>
-#include <drm/drm_file.h>
 #include <drm/drm_gpusvm.h>
-#include <drm/drm_ioctl.h>
-#include <drm/drm_managed.h>
 #include <drm/drm_pagemap.h>
 
-#include "svmgpu_drv.h"
-#include "uapi/svmgpu_drm.h"
-
-static_assert(DRM_SVMGPU_IOCTL_BASE == DRM_IOCTL_BASE);
-static_assert(DRM_SVMGPU_COMMAND_BASE == DRM_COMMAND_BASE);
+#include "svmgpu_gpusvm.h"
 
 #define SVMGPU_GPUSVM_NOTIFIER_SIZE	SZ_512M
 
 /* Range sizes, largest first: drm_gpusvm takes the largest that fits. */
 static const unsigned long svmgpu_vm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
-
-/**
- * struct svmgpu_drm - the DRM device of one svmgpu device
- * @drm: the DRM device; its dev is the PCI device
- * @gdev: the svmgpu device (a reference is held)
- */
-struct svmgpu_drm {
-	struct drm_device drm;
-	struct svmgpu_device *gdev;
-};
-
-/**
- * struct svmgpu_drm_file - one open render node
- * @vms: the file's VMs by handle, each with a reference
- */
-struct svmgpu_drm_file {
-	struct xarray vms;
-};
-
-/**
- * struct svmgpu_vm_attr - an attribute of a range (DRM_IOCTL_SVMGPU_MADVISE)
- * @start: start of the range
- * @end: its end
- * @attr: DRM_SVMGPU_ATTR_*
- * @value: its value
- */
-struct svmgpu_vm_attr {
-	u64 start;
-	u64 end;
-	u32 attr;
-	u32 value;
-};
-
-/**
- * struct svmgpu_vm - a VM of the render node
- * @mmu: its device MMU context (the leaves own no DMA mapping)
- * @gpusvm: the framework's state
- * @mm: the mm the VM mirrors (mmgrab'ed): only it may use the VM
- * @va_end: end of the mirrored address space
- * @lock: the driver lock of @gpusvm: range tree, garbage collection, @closed
- * @closed: no longer usable: detached, its ranges gone
- * @gc_lock: protects @gc_list and, with @lock, @closed
- * @gc_list: unmapped ranges for the garbage collector
- * @gc_work: runs the garbage collector between faults
- * @attr_lock: protects @attrs and @nattrs
- * @attrs: madvise ranges, later ones override earlier ones
- * @nattrs: entries used
- */
-struct svmgpu_vm {
-	struct svmgpu_mmu mmu;
-	struct drm_gpusvm gpusvm;
-	struct mm_struct *mm;
-	unsigned long va_end;
-	struct mutex lock;		/* the driver lock */
-	bool closed;
-	spinlock_t gc_lock;		/* @gc_list, @closed */
-	struct list_head gc_list;
-	struct work_struct gc_work;
-	struct mutex attr_lock;		/* @attrs, @nattrs */
-	struct svmgpu_vm_attr attrs[DRM_SVMGPU_MADVISE_MAX_RANGES];
-	unsigned int nattrs;
-};
-
-/**
- * struct svmgpu_range - a drm_gpusvm range of a VM
- * @base: the framework's range
- * @gc_link: on &svmgpu_vm.gc_list once unmapped
- */
-struct svmgpu_range {
-	struct drm_gpusvm_range base;
-	struct list_head gc_link;
-};
 
 static struct svmgpu_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
 {
@@ -174,11 +83,6 @@ static struct svmgpu_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
 static struct svmgpu_range *to_svmgpu_range(struct drm_gpusvm_range *r)
 {
 	return container_of(r, struct svmgpu_range, base);
-}
-
-static struct svmgpu_drm *to_svmgpu_drm(struct drm_device *drm)
-{
-	return container_of(drm, struct svmgpu_drm, drm);
 }
 
 static struct drm_gpusvm_range *svmgpu_range_alloc(struct drm_gpusvm *gpusvm)
@@ -469,12 +373,17 @@ static int svmgpu_vm_service_fault(struct svmgpu_mmu *mmu, u64 addr,
 
 /* === VM lifetime === */
 
-/*
- * Close @vm: detach its device context, then let drm_gpusvm drop every
- * range and notifier. Idempotent. Context: process, the hardware alive
- * (remove_lock held, or the remove path).
+/**
+ * svmgpu_vm_close() - close a VM
+ * @vm: the VM
+ *
+ * Detaches its device context, then lets drm_gpusvm drop every range and
+ * notifier: the device uses no page when the framework unmaps them.
+ * Idempotent.
+ * Context: process, the hardware alive (remove_lock held for reading, or
+ * the remove path).
  */
-static void svmgpu_vm_close(struct svmgpu_vm *vm)
+void svmgpu_vm_close(struct svmgpu_vm *vm)
 {
 	struct svmgpu_range *range, *next;
 
@@ -517,9 +426,17 @@ static const struct svmgpu_mmu_ops svmgpu_vm_mmu_ops = {
 	.release = svmgpu_vm_release,
 };
 
-static struct svmgpu_vm *svmgpu_vm_create(struct svmgpu_drm *sdrm)
+/**
+ * svmgpu_vm_create() - a VM mirroring current->mm
+ * @drm: the render node's DRM device
+ * @gdev: its svmgpu device; the caller holds remove_lock for reading
+ *
+ * Return: the VM with one reference, or an ERR_PTR: -EBUSY when every
+ * device MMU context is taken, -ENOMEM.
+ */
+struct svmgpu_vm *svmgpu_vm_create(struct drm_device *drm,
+				   struct svmgpu_device *gdev)
 {
-	struct svmgpu_device *gdev = sdrm->gdev;
 	struct svmgpu_vm *vm;
 	int ret;
 
@@ -535,7 +452,7 @@ static struct svmgpu_vm *svmgpu_vm_create(struct svmgpu_drm *sdrm)
 	ret = svmgpu_mmu_init(gdev, &vm->mmu, &svmgpu_vm_mmu_ops, false);
 	if (ret)
 		goto err_free;
-	ret = drm_gpusvm_init(&vm->gpusvm, "svmgpu", &sdrm->drm, current->mm,
+	ret = drm_gpusvm_init(&vm->gpusvm, "svmgpu", drm, current->mm,
 			      0, vm->va_end, SVMGPU_GPUSVM_NOTIFIER_SIZE,
 			      &svmgpu_gpusvm_ops, svmgpu_vm_chunk_sizes,
 			      ARRAY_SIZE(svmgpu_vm_chunk_sizes));
@@ -554,179 +471,20 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/* === ioctls === */
-
-/*
- * The VM @id of @file with a reference, if the caller's mm is the VM's:
- * ERR_PTR -ENOENT or -EACCES otherwise.
+/**
+ * svmgpu_vm_prefetch() - fault a range into a VM before the device uses it
+ * @vm: the VM; its lock held, its mm referenced
+ * @start: page-aligned start
+ * @end: page-aligned end
+ * @pages: incremented by the pages the device maps afterwards
+ *
+ * Faults [@start, @end) in as device writes would (reads where the mapping
+ * is read-only), one range at a time; holes and mappings without access
+ * are skipped.
+ *
+ * Return: 0, or the error of a fault that could not be serviced.
  */
-static struct svmgpu_vm *svmgpu_vm_get(struct drm_file *file, u32 id)
-{
-	struct svmgpu_drm_file *sfile = file->driver_priv;
-	struct svmgpu_vm *vm;
-
-	xa_lock(&sfile->vms);
-	vm = xa_load(&sfile->vms, id);
-	if (vm && !kref_get_unless_zero(&vm->mmu.kref))
-		vm = NULL;
-	xa_unlock(&sfile->vms);
-	if (!vm)
-		return ERR_PTR(-ENOENT);
-	if (vm->mm != current->mm) {
-		svmgpu_mmu_put(&vm->mmu);
-		return ERR_PTR(-EACCES);
-	}
-	return vm;
-}
-
-/*
- * Enter the hardware: remove_lock for reading, unless the device is gone.
- * Return: 0 or -ENODEV.
- */
-static int svmgpu_drm_enter(struct svmgpu_device *gdev)
-{
-	down_read(&gdev->remove_lock);
-	if (gdev->removed) {
-		up_read(&gdev->remove_lock);
-		return -ENODEV;
-	}
-	return 0;
-}
-
-static void svmgpu_drm_exit(struct svmgpu_device *gdev)
-{
-	up_read(&gdev->remove_lock);
-}
-
-static int svmgpu_ioctl_query(struct drm_device *drm, void *data,
-			      struct drm_file *file)
-{
-	struct svmgpu_device *gdev = to_svmgpu_drm(drm)->gdev;
-	struct drm_svmgpu_query *q = data;
-	int ret;
-
-	ret = svmgpu_drm_enter(gdev);
-	if (ret)
-		return ret;
-	*q = (struct drm_svmgpu_query) {
-		.uapi_major = DRM_SVMGPU_UAPI_MAJOR,
-		.uapi_minor = DRM_SVMGPU_UAPI_MINOR,
-		.hw_version = gdev->hw_version,
-		.mem_mode = gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ?
-			    SVMGPU_INFO_MEM_COHERENT : SVMGPU_INFO_MEM_PRIVATE,
-		.vram_size = gdev->vram_size,
-		.flags = svmgpu_sysmem_atomics(gdev) ?
-			 DRM_SVMGPU_QUERY_SYSMEM_ATOMICS : 0,
-		.minor = gdev->id,
-	};
-	svmgpu_drm_exit(gdev);
-	return 0;
-}
-
-static int svmgpu_ioctl_vm_create(struct drm_device *drm, void *data,
-				  struct drm_file *file)
-{
-	struct svmgpu_drm_file *sfile = file->driver_priv;
-	struct svmgpu_drm *sdrm = to_svmgpu_drm(drm);
-	struct drm_svmgpu_vm_create *args = data;
-	struct svmgpu_vm *vm;
-	u32 id;
-	int ret;
-
-	if (args->flags || args->vm_id)
-		return -EINVAL;
-	if (!current->mm)
-		return -EINVAL;
-	ret = svmgpu_drm_enter(sdrm->gdev);
-	if (ret)
-		return ret;
-	vm = svmgpu_vm_create(sdrm);
-	if (IS_ERR(vm)) {
-		ret = PTR_ERR(vm);
-		goto out;
-	}
-	ret = xa_alloc(&sfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
-	if (ret) {
-		svmgpu_vm_close(vm);
-		svmgpu_mmu_put(&vm->mmu);
-		goto out;
-	}
-	args->vm_id = id;
-out:
-	svmgpu_drm_exit(sdrm->gdev);
-	return ret;
-}
-
-/* Close @vm unless the device is gone (then unbind closed it), and put it. */
-static void svmgpu_vm_close_put(struct svmgpu_device *gdev,
-				struct svmgpu_vm *vm)
-{
-	down_read(&gdev->remove_lock);
-	if (!gdev->removed)
-		svmgpu_vm_close(vm);
-	up_read(&gdev->remove_lock);
-	svmgpu_mmu_put(&vm->mmu);
-}
-
-static int svmgpu_ioctl_vm_destroy(struct drm_device *drm, void *data,
-				   struct drm_file *file)
-{
-	struct svmgpu_drm_file *sfile = file->driver_priv;
-	struct drm_svmgpu_vm_destroy *args = data;
-	struct svmgpu_vm *vm;
-
-	if (args->pad)
-		return -EINVAL;
-	vm = xa_erase(&sfile->vms, args->vm_id);
-	if (!vm)
-		return -ENOENT;
-	svmgpu_vm_close_put(to_svmgpu_drm(drm)->gdev, vm);
-	return 0;
-}
-
-static int svmgpu_ioctl_exec(struct drm_device *drm, void *data,
-			     struct drm_file *file)
-{
-	struct svmgpu_device *gdev = to_svmgpu_drm(drm)->gdev;
-	struct drm_svmgpu_exec *args = data;
-	struct svmgpu_user_cmd __user *ucmds = u64_to_user_ptr(args->cmds);
-	struct svmgpu_user_cmd *u;
-	struct svmgpu_vm *vm;
-	int ret;
-
-	if (args->flags || args->pad || !args->count ||
-	    args->count > SVMGPU_SUBMIT_MAX_CMDS)
-		return -EINVAL;
-	vm = svmgpu_vm_get(file, args->vm_id);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	u = memdup_array_user(ucmds, args->count, sizeof(*u));
-	if (IS_ERR(u)) {
-		ret = PTR_ERR(u);
-		goto out_put;
-	}
-	ret = svmgpu_drm_enter(gdev);
-	if (ret)
-		goto out_free;
-	ret = svmgpu_user_cmds_run(&vm->mmu, u, args->count, args->timeout_ms);
-	svmgpu_drm_exit(gdev);
-	if (!ret && copy_to_user(ucmds, u, args->count * sizeof(*u)))
-		ret = -EFAULT;
-out_free:
-	kfree(u);
-out_put:
-	svmgpu_mmu_put(&vm->mmu);
-	return ret;
-}
-
-/*
- * Fault [@start, @end) into @vm as device writes would (reads where the
- * mapping is read-only), one range at a time; holes and mappings without
- * access are skipped. *@pages counts the pages the device maps afterwards.
- * The driver lock held, the mm referenced.
- */
-static int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
-			      u64 *pages)
+int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end, u64 *pages)
 {
 	u64 addr = start, vma_end;
 	int ret = 0;
@@ -780,102 +538,17 @@ static int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
 	return ret;
 }
 
-static int svmgpu_ioctl_prefetch(struct drm_device *drm, void *data,
-				 struct drm_file *file)
+/**
+ * svmgpu_vm_ranges() - how many drm_gpusvm ranges a VM holds
+ * @vm: the VM
+ *
+ * Return: the number of ranges, 0 once closed.
+ */
+u64 svmgpu_vm_ranges(struct svmgpu_vm *vm)
 {
-	struct svmgpu_device *gdev = to_svmgpu_drm(drm)->gdev;
-	struct drm_svmgpu_prefetch *args = data;
-	struct svmgpu_vm *vm;
-	int ret;
-
-	if (args->flags || args->pad || args->pages || !args->len ||
-	    !PAGE_ALIGNED(args->addr) || !PAGE_ALIGNED(args->len) ||
-	    args->len > SVMGPU_CMD_MAX_LEN ||
-	    !svmgpu_user_range_ok(args->addr, args->len) ||
-	    args->region > DRM_SVMGPU_REGION_VRAM)
-		return -EINVAL;
-	if (args->region == DRM_SVMGPU_REGION_VRAM)
-		return -EOPNOTSUPP;
-	vm = svmgpu_vm_get(file, args->vm_id);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	ret = svmgpu_drm_enter(gdev);
-	if (ret)
-		goto out_put;
-	if (!mmget_not_zero(vm->mm)) {
-		ret = -ESRCH;
-		goto out_exit;
-	}
-	mutex_lock(&vm->lock);
-	ret = vm->closed ? -ENODEV :
-	      svmgpu_vm_prefetch(vm, args->addr, args->addr + args->len,
-				 &args->pages);
-	mutex_unlock(&vm->lock);
-	mmput(vm->mm);
-out_exit:
-	svmgpu_drm_exit(gdev);
-out_put:
-	svmgpu_mmu_put(&vm->mmu);
-	return ret;
-}
-
-static int svmgpu_ioctl_madvise(struct drm_device *drm, void *data,
-				struct drm_file *file)
-{
-	struct drm_svmgpu_madvise *args = data;
-	struct svmgpu_vm *vm;
-	int ret = 0;
-
-	if (args->pad || !args->len || !PAGE_ALIGNED(args->addr) ||
-	    !PAGE_ALIGNED(args->len) ||
-	    !svmgpu_user_range_ok(args->addr, args->len))
-		return -EINVAL;
-	switch (args->attr) {
-	case DRM_SVMGPU_ATTR_PREFERRED_LOC:
-		if (args->value > DRM_SVMGPU_REGION_VRAM)
-			return -EINVAL;
-		break;
-	case DRM_SVMGPU_ATTR_ATOMIC:
-		if (args->value > DRM_SVMGPU_ATOMIC_DEVICE)
-			return -EINVAL;
-		break;
-	default:
-		return -EINVAL;
-	}
-	vm = svmgpu_vm_get(file, args->vm_id);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
-	mutex_lock(&vm->attr_lock);
-	if (vm->nattrs == ARRAY_SIZE(vm->attrs)) {
-		ret = -ENOSPC;
-	} else {
-		vm->attrs[vm->nattrs++] = (struct svmgpu_vm_attr) {
-			.start = args->addr,
-			.end = args->addr + args->len,
-			.attr = args->attr,
-			.value = args->value,
-		};
-	}
-	mutex_unlock(&vm->attr_lock);
-	svmgpu_mmu_put(&vm->mmu);
-	return ret;
-}
-
-static int svmgpu_ioctl_vm_stats(struct drm_device *drm, void *data,
-				 struct drm_file *file)
-{
-	struct svmgpu_device *gdev = to_svmgpu_drm(drm)->gdev;
-	struct drm_svmgpu_vm_stats *args = data;
-	struct svmgpu_counters *c;
 	struct drm_gpusvm_notifier *notifier;
-	struct svmgpu_vm *vm;
 	u64 ranges = 0;
 
-	if (args->pad)
-		return -EINVAL;
-	vm = svmgpu_vm_get(file, args->vm_id);
-	if (IS_ERR(vm))
-		return PTR_ERR(vm);
 	mutex_lock(&vm->lock);
 	if (!vm->closed) {
 		drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0,
@@ -887,134 +560,5 @@ static int svmgpu_ioctl_vm_stats(struct drm_device *drm, void *data,
 		}
 	}
 	mutex_unlock(&vm->lock);
-	c = &vm->mmu.stats;
-	*args = (struct drm_svmgpu_vm_stats) {
-		.vm_id = args->vm_id,
-		.faults = atomic64_read(&c->faults),
-		.replays = atomic64_read(&c->replays),
-		.cancels = atomic64_read(&c->cancels),
-		.invalidations = atomic64_read(&c->invalidations),
-		.commands = atomic64_read(&c->commands),
-		.pages_mapped = atomic64_read(&c->pages_mapped),
-		.huge_mapped = atomic64_read(&c->huge_mapped),
-		.ranges = ranges,
-		.migrated_to_vram = atomic64_read(&c->migrated_to_vram),
-		.migrated_to_ram = atomic64_read(&gdev->stats.migrated_to_ram),
-		.evicted = atomic64_read(&gdev->stats.evicted),
-		.spurious = atomic64_read(&c->spurious),
-	};
-	svmgpu_mmu_put(&vm->mmu);
-	return 0;
-}
-
-static const struct drm_ioctl_desc svmgpu_drm_ioctls[] = {
-	DRM_IOCTL_DEF_DRV(SVMGPU_QUERY, svmgpu_ioctl_query, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_VM_CREATE, svmgpu_ioctl_vm_create,
-			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_VM_DESTROY, svmgpu_ioctl_vm_destroy,
-			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_EXEC, svmgpu_ioctl_exec, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_PREFETCH, svmgpu_ioctl_prefetch,
-			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_MADVISE, svmgpu_ioctl_madvise,
-			  DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF_DRV(SVMGPU_VM_STATS, svmgpu_ioctl_vm_stats,
-			  DRM_RENDER_ALLOW),
-};
-
-/* === the DRM device === */
-
-static int svmgpu_drm_open(struct drm_device *drm, struct drm_file *file)
-{
-	struct svmgpu_drm_file *sfile = kzalloc_obj(*sfile);
-
-	if (!sfile)
-		return -ENOMEM;
-	xa_init_flags(&sfile->vms, XA_FLAGS_ALLOC1);
-	file->driver_priv = sfile;
-	return 0;
-}
-
-static void svmgpu_drm_postclose(struct drm_device *drm, struct drm_file *file)
-{
-	struct svmgpu_drm_file *sfile = file->driver_priv;
-	struct svmgpu_vm *vm;
-	unsigned long id;
-
-	xa_for_each(&sfile->vms, id, vm) {
-		xa_erase(&sfile->vms, id);
-		svmgpu_vm_close_put(to_svmgpu_drm(drm)->gdev, vm);
-	}
-	xa_destroy(&sfile->vms);
-	kfree(sfile);
-}
-
-static const struct file_operations svmgpu_drm_fops = {
-	.owner = THIS_MODULE,
-	.open = drm_open,
-	.release = drm_release,
-	.unlocked_ioctl = drm_ioctl,
-	.compat_ioctl = drm_compat_ioctl,
-	.poll = drm_poll,
-	.read = drm_read,
-	.llseek = noop_llseek,
-	.fop_flags = FOP_UNSIGNED_OFFSET,
-};
-
-static const struct drm_driver svmgpu_drm_driver = {
-	.driver_features = DRIVER_RENDER,
-	.open = svmgpu_drm_open,
-	.postclose = svmgpu_drm_postclose,
-	.ioctls = svmgpu_drm_ioctls,
-	.num_ioctls = ARRAY_SIZE(svmgpu_drm_ioctls),
-	.fops = &svmgpu_drm_fops,
-	.name = SVMGPU_NAME,
-	.desc = "svmgpu emulated SVM GPU (drm_gpusvm)",
-	.major = DRM_SVMGPU_UAPI_MAJOR,
-	.minor = DRM_SVMGPU_UAPI_MINOR,
-};
-
-static void svmgpu_drm_release(struct drm_device *drm, void *gdev)
-{
-	svmgpu_device_put(gdev);
-}
-
-/**
- * svmgpu_drm_register() - register the render node of a device
- * @gdev: the device, being probed
- *
- * Return: 0 or a negative errno; the device works without a render node.
- */
-int svmgpu_drm_register(struct svmgpu_device *gdev)
-{
-	struct svmgpu_drm *sdrm;
-	int ret;
-
-	sdrm = devm_drm_dev_alloc(&gdev->pdev->dev, &svmgpu_drm_driver,
-				  struct svmgpu_drm, drm);
-	if (IS_ERR(sdrm))
-		return PTR_ERR(sdrm);
-	sdrm->gdev = gdev;
-	kref_get(&gdev->kref);
-	ret = drmm_add_action_or_reset(&sdrm->drm, svmgpu_drm_release, gdev);
-	if (ret)
-		return ret;
-	ret = drm_dev_register(&sdrm->drm, 0);
-	if (ret)
-		return ret;
-	gdev->drm = &sdrm->drm;
-	return 0;
-}
-
-/**
- * svmgpu_drm_unplug() - take the render node away, on unbind
- * @gdev: the device
- *
- * New opens and ioctls fail with -ENODEV; open files stay until closed.
- * Their VMs are closed with every other MMU context by the remove path.
- */
-void svmgpu_drm_unplug(struct svmgpu_device *gdev)
-{
-	if (gdev->drm)
-		drm_dev_unplug(gdev->drm);
+	return ranges;
 }
