@@ -1229,7 +1229,10 @@ TEST(query)
 	close(fd);
 }
 
-/* Device atomics where the device can do them on system memory. */
+/*
+ * Device atomics on system memory: in place where the device can, else in
+ * VRAM (the page moves for them), else refused.
+ */
 TEST_F(sys, atomic_sysmem)
 {
 	__u64 *v = map_anon(PAGE, PROT_READ | PROT_WRITE), old = 0;
@@ -1238,8 +1241,9 @@ TEST_F(sys, atomic_sysmem)
 	ASSERT_NE(v, NULL);
 	if (self->be.drm) {
 		ASSERT_EQ(ioctl(self->be.fd, DRM_IOCTL_SVMGPU_QUERY, &q), 0);
-		if (!(q.flags & DRM_SVMGPU_QUERY_SYSMEM_ATOMICS)) {
-			/* refused, and nothing changed */
+		if (!(q.flags & DRM_SVMGPU_QUERY_SYSMEM_ATOMICS) &&
+		    !q.devmem_size) {
+			/* neither in place nor in VRAM: refused, unchanged */
 			*v = 40;
 			EXPECT_EQ(be_atomic_add(&self->be, v, 2, &old),
 				  EOPNOTSUPP);
@@ -1253,6 +1257,355 @@ TEST_F(sys, atomic_sysmem)
 	EXPECT_EQ(old, 40);
 	EXPECT_EQ(*v, 42);
 	munmap(v, PAGE);
+}
+
+/* === device memory: VRAM through drm_pagemap (render node, private) === */
+
+/* The render node's query, or a skip when there is no device memory. */
+static bool has_devmem(struct backend *be)
+{
+	struct drm_svmgpu_query q = { 0 };
+
+	return be->drm && !ioctl(be->fd, DRM_IOCTL_SVMGPU_QUERY, &q) &&
+	       q.devmem_size;
+}
+
+static int be_prefetch_vram(struct backend *be, void *addr, size_t len,
+			    __u64 *pages)
+{
+	struct drm_svmgpu_prefetch p = {
+		.vm_id = be->vm,
+		.region = DRM_SVMGPU_REGION_VRAM,
+		.addr = (uintptr_t)addr,
+		.len = len,
+	};
+
+	if (!be->drm)
+		return dev_migrate(be->fd, addr, len, SVMGPU_MIGRATE_TO_VRAM,
+				   pages);
+	if (ioctl(be->fd, DRM_IOCTL_SVMGPU_PREFETCH, &p))
+		return -errno;
+	if (pages)
+		*pages = p.pages;
+	return 0;
+}
+
+static int be_madvise(struct backend *be, void *addr, size_t len, __u32 attr,
+		      __u32 value)
+{
+	struct drm_svmgpu_madvise m = {
+		.vm_id = be->vm,
+		.attr = attr,
+		.addr = (uintptr_t)addr,
+		.len = len,
+		.value = value,
+	};
+
+	if (!be->drm) {
+		if (attr == DRM_SVMGPU_ATTR_PREFERRED_LOC)
+			return set_policy(be->fd, addr, len,
+					  value ? SVMGPU_POLICY_MIGRATE_ON_FAULT :
+						  SVMGPU_POLICY_MIRROR,
+					  SVMGPU_POLICY_ATOMIC_EXCLUSIVE);
+		return set_policy(be->fd, addr, len, SVMGPU_POLICY_MIRROR,
+				  value ? SVMGPU_POLICY_ATOMIC_VRAM :
+					  SVMGPU_POLICY_ATOMIC_EXCLUSIVE);
+	}
+	return ioctl(be->fd, DRM_IOCTL_SVMGPU_MADVISE, &m) ? -errno : 0;
+}
+
+static __u64 be_migrated_to_vram(struct backend *be)
+{
+	struct drm_svmgpu_vm_stats v = { .vm_id = be->vm };
+
+	if (be->drm) {
+		ioctl(be->fd, DRM_IOCTL_SVMGPU_VM_STATS, &v);
+		return v.migrated_to_vram;
+	}
+	return stats(be->fd).migrated_to_vram;
+}
+
+static __u64 be_evicted(struct backend *be)
+{
+	struct drm_svmgpu_vm_stats v = { .vm_id = be->vm };
+
+	if (be->drm) {
+		ioctl(be->fd, DRM_IOCTL_SVMGPU_VM_STATS, &v);
+		return v.evicted;
+	}
+	return stats(be->fd).evicted;
+}
+
+/* A private-mode device with VRAM the path can migrate to, else skip. */
+#define NEED_VRAM(be)							\
+	do {								\
+		if ((be)->drm ? !has_devmem(be) : is_coherent((be)->fd))\
+			SKIP(return, "no device-private VRAM on this path");\
+	} while (0)
+
+/*
+ * prefetch to VRAM: the range moves (migrate_to_vram counts it), the device
+ * works on it there without faulting it back, and the CPU reads it back.
+ */
+TEST_F(sys, prefetch_vram)
+{
+	size_t len = 4UL << 20;
+	__u8 *p = map_thp(len);
+	__u64 pages = 0, before;
+
+	ASSERT_NE(p, NULL);
+	NEED_VRAM(&self->be);
+	cpu_pattern(p, len, 50);
+	before = be_migrated_to_vram(&self->be);
+	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
+	EXPECT_EQ(pages, len / PAGE);
+	EXPECT_EQ(be_migrated_to_vram(&self->be) - before, len / PAGE);
+	/* the device copies within VRAM: the first half over the second */
+	ASSERT_EQ(be_copy(&self->be, p + len / 2, p, len / 2), 0);
+	EXPECT_EQ(be_migrated_to_vram(&self->be) - before, len / PAGE);
+	/* the CPU faults it back */
+	EXPECT_EQ(pattern_errors(p + len / 2, len / 2, 50), 0);
+	EXPECT_EQ(pattern_errors(p, len / 2, 50), 0);
+	munmap(p, len);
+}
+
+/* prefetch back to system memory after VRAM: data intact, faults none. */
+TEST_F(sys, prefetch_vram_then_system)
+{
+	size_t len = 1UL << 20;
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	__u64 pages = 0;
+
+	ASSERT_NE(p, NULL);
+	NEED_VRAM(&self->be);
+	cpu_pattern(p, len, 51);
+	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
+	ASSERT_EQ(be_fill(&self->be, p, 0x5151515151515151ull, PAGE), 0);
+	ASSERT_EQ(be_prefetch_system(&self->be, p, len, &pages), 0);
+	EXPECT_EQ(fill_errors(p, PAGE, 0x5151515151515151ull), 0);
+	for (size_t i = PAGE; i < len; i++)
+		ASSERT_EQ(p[i], pattern_byte(i, 51));
+	munmap(p, len);
+}
+
+/* madvise preferred location VRAM: a device fault migrates the range. */
+TEST_F(sys, madvise_preferred_vram)
+{
+	size_t len = 2UL << 20;
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *src = map_anon(len, PROT_READ | PROT_WRITE);
+	__u64 before;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_NE(src, NULL);
+	NEED_VRAM(&self->be);
+	memset(p, 0, len);
+	cpu_pattern(src, len, 52);
+	ASSERT_EQ(be_madvise(&self->be, p, len, DRM_SVMGPU_ATTR_PREFERRED_LOC,
+			     DRM_SVMGPU_REGION_VRAM), 0);
+	before = be_migrated_to_vram(&self->be);
+	ASSERT_EQ(be_copy(&self->be, p, src, len), 0);
+	EXPECT_GT(be_migrated_to_vram(&self->be), before);
+	EXPECT_EQ(pattern_errors(p, len, 52), 0);
+	munmap(p, len);
+	munmap(src, len);
+}
+
+/* madvise over file memory: it cannot move; the device mirrors it. */
+TEST_F(sys, madvise_preferred_vram_file)
+{
+	struct mem m;
+
+	NEED_VRAM(&self->be);
+	ASSERT_EQ(mem_alloc(&m, MEM_FILE, 256 * 1024), 0);
+	memset(m.p, 0, m.len);
+	ASSERT_EQ(be_madvise(&self->be, m.p, m.len,
+			     DRM_SVMGPU_ATTR_PREFERRED_LOC,
+			     DRM_SVMGPU_REGION_VRAM), 0);
+	ASSERT_EQ(be_fill(&self->be, m.p, 0x5353535353535353ull, m.len), 0);
+	EXPECT_EQ(fill_errors(m.p, m.len, 0x5353535353535353ull), 0);
+	mem_free(&m);
+}
+
+/*
+ * evict-malloc: a working set twice the VRAM size, preferred in VRAM: the
+ * least recently used goes back to system memory as the rest comes in,
+ * physically; every byte survives.
+ */
+static void evict_malloc(struct __test_metadata *_metadata,
+			 struct backend *be, size_t len, unsigned int seed)
+{
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+
+	ASSERT_NE(p, NULL);
+	memset(p, 0, len);
+	ASSERT_EQ(be_madvise(be, p, len, DRM_SVMGPU_ATTR_PREFERRED_LOC,
+			     DRM_SVMGPU_REGION_VRAM), 0);
+	for (size_t off = 0; off < len; off += THP_SIZE)
+		ASSERT_EQ(be_fill(be, p + off, 0x0101010101010101ull *
+				  (__u8)(seed + off / THP_SIZE), THP_SIZE), 0);
+	for (size_t off = 0; off < len; off += THP_SIZE)
+		ASSERT_EQ(fill_errors(p + off, THP_SIZE, 0x0101010101010101ull *
+				      (__u8)(seed + off / THP_SIZE)), 0);
+	munmap(p, len);
+}
+
+static size_t vram_size(struct backend *be)
+{
+	struct drm_svmgpu_query q = { 0 };
+	struct svmgpu_info info = { 0 };
+
+	if (be->drm) {
+		ioctl(be->fd, DRM_IOCTL_SVMGPU_QUERY, &q);
+		return q.vram_size;
+	}
+	ioctl(be->fd, SVMGPU_IOCTL_GET_INFO, &info);
+	return info.vram_size;
+}
+
+TEST_F(sys, evict_malloc)
+{
+	__u64 before;
+
+	NEED_VRAM(&self->be);
+	before = be_evicted(&self->be);
+	evict_malloc(_metadata, &self->be, 2 * vram_size(&self->be), 60);
+	EXPECT_GT(be_evicted(&self->be), before);
+}
+
+/* processes-evict-malloc: three processes, together 2x VRAM, at once. */
+TEST_F(sys, processes_evict_malloc)
+{
+	enum { N = 3 };
+	size_t each = (2 * vram_size(&self->be) / N) & ~(THP_SIZE - 1);
+	pid_t pid[N];
+
+	NEED_VRAM(&self->be);
+	for (int i = 0; i < N; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (!pid[i]) {
+			struct backend be;
+
+			if (be_open(&be))
+				_exit(2);
+			evict_malloc(_metadata, &be, each, 70 + 16 * i);
+			_exit(_metadata->exit_code ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+
+/*
+ * Device atomics without sysmem atomics: the page moves to VRAM for them
+ * and stays for a timeslice; the CPU reads the result afterwards.
+ */
+TEST_F(sys, atomic_in_vram)
+{
+	__u64 *v = map_anon(PAGE, PROT_READ | PROT_WRITE), old = 0;
+
+	ASSERT_NE(v, NULL);
+	NEED_VRAM(&self->be);
+	ASSERT_EQ(be_madvise(&self->be, v, PAGE, DRM_SVMGPU_ATTR_ATOMIC,
+			     DRM_SVMGPU_ATOMIC_DEVICE), 0);
+	v[0] = 1000;
+	v[1] = 7;
+	for (int i = 0; i < 100; i++) {
+		ASSERT_EQ(be_atomic_add(&self->be, v, 3, &old), 0);
+		ASSERT_EQ(old, 1000 + 3 * i);
+	}
+	EXPECT_EQ(v[0], 1300);
+	EXPECT_EQ(v[1], 7);
+	munmap(v, PAGE);
+}
+
+/* Device atomics while a CPU thread adds to the same counter: no add lost. */
+TEST_F(sys, atomic_concurrent_cpu)
+{
+	__u64 *v = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	int stop = 0;
+	struct cpu_adder cpu = { .stop = &stop };
+	enum { N = 200 };
+
+	ASSERT_NE(v, NULL);
+	NEED_VRAM(&self->be);
+	ASSERT_EQ(be_madvise(&self->be, v, PAGE, DRM_SVMGPU_ATTR_ATOMIC,
+			     DRM_SVMGPU_ATOMIC_DEVICE), 0);
+	*v = 0;
+	cpu.counter = v;
+	ASSERT_EQ(pthread_create(&cpu.thread, NULL, cpu_adder_main, &cpu), 0);
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(be_atomic_add(&self->be, v, 1, NULL), 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	pthread_join(cpu.thread, NULL);
+	EXPECT_EQ(*v, N + cpu.adds);
+	munmap(v, PAGE);
+}
+
+/* An atomic on file memory cannot go to VRAM: EOPNOTSUPP, data intact. */
+TEST_F(sys, atomic_file_refused)
+{
+	struct mem m;
+	struct drm_svmgpu_query q = { 0 };
+
+	if (!self->be.drm)
+		SKIP(return, "the own core makes file pages exclusive or fails alike");
+	ASSERT_EQ(ioctl(self->be.fd, DRM_IOCTL_SVMGPU_QUERY, &q), 0);
+	if (q.flags & DRM_SVMGPU_QUERY_SYSMEM_ATOMICS)
+		SKIP(return, "the device does atomics on system memory");
+	ASSERT_EQ(mem_alloc(&m, MEM_FILE, PAGE), 0);
+	*(__u64 *)m.p = 9;
+	EXPECT_EQ(be_atomic_add(&self->be, m.p, 1, NULL), EOPNOTSUPP);
+	EXPECT_EQ(*(__u64 *)m.p, 9);
+	mem_free(&m);
+}
+
+/*
+ * Unbinding evicts render-node VRAM too: the pages come back to system
+ * memory physically and every byte is intact; the device binds again.
+ */
+TEST(unbind_evicts_devmem)
+{
+	size_t len = 4UL << 20;
+	__u8 *p = map_thp(len);
+	struct svmgpu_info info = { 0 };
+	struct backend be;
+	char bdf[32];
+	int fd;
+
+	if (!backend_is_drm())
+		SKIP(return, "the own core's is migrate.unbind_evicts");
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(be_open(&be), 0);
+	if (!has_devmem(&be)) {
+		be_close(&be);
+		SKIP(return, "no device memory on the render node");
+	}
+	fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
+	close(fd);
+	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
+		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
+	cpu_pattern(p, len, 80);
+	ASSERT_EQ(be_prefetch_vram(&be, p, len, NULL), 0);
+	ASSERT_EQ(be_copy(&be, p, p + PAGE, PAGE), 0);
+	be_close(&be);
+
+	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/unbind", bdf), 0);
+	for (size_t i = 0; i < PAGE; i++)
+		ASSERT_EQ(p[i], pattern_byte(i + PAGE, 80));
+	for (size_t i = PAGE; i < len; i++)
+		ASSERT_EQ(p[i], pattern_byte(i, 80));
+	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/bind", bdf), 0);
+	ASSERT_EQ(be_open(&be), 0);
+	be_close(&be);
+	munmap(p, len);
 }
 
 TEST_HARNESS_MAIN

@@ -22,6 +22,7 @@
 #include <drm/drm_file.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_print.h>
 
 #include "svmgpu_gpusvm.h"
 
@@ -112,6 +113,7 @@ static int svmgpu_ioctl_query(struct drm_device *drm, void *data,
 		.mem_mode = gdev->mem_mode == SVMGPU_MEM_MODE_COHERENT ?
 			    SVMGPU_INFO_MEM_COHERENT : SVMGPU_INFO_MEM_PRIVATE,
 		.vram_size = gdev->vram_size,
+		.devmem_size = gdev->devmem_pfn ? gdev->vram_size : 0,
 		.flags = svmgpu_sysmem_atomics(gdev) ?
 			 DRM_SVMGPU_QUERY_SYSMEM_ATOMICS : 0,
 		.minor = gdev->id,
@@ -230,8 +232,6 @@ static int svmgpu_ioctl_prefetch(struct drm_device *drm, void *data,
 	    !svmgpu_user_range_ok(args->addr, args->len) ||
 	    args->region > DRM_SVMGPU_REGION_VRAM)
 		return -EINVAL;
-	if (args->region == DRM_SVMGPU_REGION_VRAM)
-		return -EOPNOTSUPP;
 	vm = svmgpu_vm_get(file, args->vm_id);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
@@ -243,9 +243,15 @@ static int svmgpu_ioctl_prefetch(struct drm_device *drm, void *data,
 		goto out_exit;
 	}
 	mutex_lock(&vm->lock);
-	ret = vm->closed ? -ENODEV :
-	      svmgpu_vm_prefetch(vm, args->addr, args->addr + args->len,
-				 &args->pages);
+	if (vm->closed)
+		ret = -ENODEV;
+	else if (args->region == DRM_SVMGPU_REGION_VRAM && !gdev->devmem_pfn)
+		ret = -EOPNOTSUPP;
+	else
+		ret = svmgpu_vm_prefetch(vm, args->addr, args->addr + args->len,
+					 args->region == DRM_SVMGPU_REGION_VRAM ?
+					 SVMGPU_PLACE_VRAM : SVMGPU_PLACE_SYSTEM,
+					 &args->pages);
 	mutex_unlock(&vm->lock);
 	mmput(vm->mm);
 out_exit:
@@ -424,6 +430,13 @@ int svmgpu_drm_register(struct svmgpu_device *gdev)
 	ret = drmm_add_action_or_reset(&sdrm->drm, svmgpu_drm_release, gdev);
 	if (ret)
 		return ret;
+	/* device memory for the render node: private mode only */
+	if (gdev->mem_mode == SVMGPU_MEM_MODE_PRIVATE) {
+		ret = svmgpu_pagemap_init(gdev, &sdrm->drm);
+		if (ret)
+			drm_warn(&sdrm->drm, "no device memory (%d): system memory only\n",
+				 ret);
+	}
 	ret = drm_dev_register(&sdrm->drm, 0);
 	if (ret)
 		return ret;

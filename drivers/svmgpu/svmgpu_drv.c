@@ -660,6 +660,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	kref_init(&gdev->kref);
 	init_rwsem(&gdev->remove_lock);
 	spin_lock_init(&gdev->ctx_lock);
+	spin_lock_init(&gdev->dpagemap_lock);
 	ida_init(&gdev->ctx_ida);
 	gdev->pdev = pdev;
 	gdev->pci_segment = pci_domain_nr(pdev->bus);

@@ -47,6 +47,7 @@
 
 struct drm_device;
 struct svmgpu_device;
+struct svmgpu_pagemap;
 struct seq_file;
 
 /* VRAM blocks: 2 MiB, the size of a device THP and the unit of eviction. */
@@ -57,10 +58,15 @@ struct seq_file;
  * struct svmgpu_vram_block - one 2 MiB block of VRAM
  * @lru: on svmgpu_device.vram_lru while @used
  * @used: allocated pages in the block
+ * @devmem: while @used, the block holds render-node device memory
+ *	(drm_pagemap), not the own core's pages
+ * @devmems: with @devmem, the render-node allocations in the block
  */
 struct svmgpu_vram_block {
 	struct list_head lru;
 	unsigned int used;
+	bool devmem;
+	struct list_head devmems;
 };
 
 /**
@@ -290,6 +296,13 @@ struct svmgpu_ctx {
  * @vram_free_blocks: blocks with no page allocated
  * @vram_hold_until: per VRAM page, the jiffies before which the CPU may not
  *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
+ * @devmem_pgmap: render-node device memory: device-private struct pages of
+ *	their own over the same VRAM, for drm_pagemap (private mode only)
+ * @devmem_pfn: pfn of the @devmem_pgmap page for VRAM offset 0; 0 when the
+ *	render node has no device memory
+ * @dpagemap_lock: protects @dpagemap
+ * @dpagemap: the render node's drm_pagemap while anything references it
+ *	(svmgpu_pagemap.c), else NULL
  * @evict_lock: one evictor at a time
  * @evict_work: evicts everything after a device reset
  * @evict_delay_ms: debugfs test hook: how long each eviction holds its pages
@@ -337,6 +350,10 @@ struct svmgpu_device {
 	unsigned long vram_fill;
 	unsigned long vram_free_blocks;
 	unsigned long *vram_hold_until;
+	struct dev_pagemap devmem_pgmap;
+	unsigned long devmem_pfn;
+	spinlock_t dpagemap_lock;
+	struct svmgpu_pagemap *dpagemap;
 	struct mutex evict_lock;
 	struct work_struct evict_work;
 	u32 evict_delay_ms;
@@ -427,13 +444,33 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			 unsigned long end, bool to_vram, bool hold,
 			 u64 *moved);
 u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
+long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
+			      struct list_head *devmem);
+void svmgpu_vram_free_devmem(struct svmgpu_device *gdev, unsigned long idx,
+			     unsigned long npages, struct list_head *devmem);
+void svmgpu_vram_touch_index(struct svmgpu_device *gdev, unsigned long idx);
+void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram, dma_addr_t sys,
+		     u64 off, size_t len);
+int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
+		    unsigned int n);
+unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n);
+unsigned int svmgpu_atomic_timeslice_ms(void);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
 
 /* === the render node on drm_gpusvm (svmgpu_gpusvm.c) === */
 #if IS_ENABLED(CONFIG_DRM_GPUSVM)
 int svmgpu_drm_register(struct svmgpu_device *gdev);
 void svmgpu_drm_unplug(struct svmgpu_device *gdev);
+/* svmgpu_pagemap.c */
+unsigned long svmgpu_devmem_evict_block(struct svmgpu_device *gdev,
+					unsigned long b);
 #else
+static inline unsigned long svmgpu_devmem_evict_block(struct svmgpu_device *gdev,
+						      unsigned long b)
+{
+	return 0;
+}
+
 static inline int svmgpu_drm_register(struct svmgpu_device *gdev)
 {
 	return -EOPNOTSUPP;

@@ -116,7 +116,7 @@ static void svmgpu_vm_gc_add(struct svmgpu_vm *vm, struct drm_gpusvm_range *r,
 	spin_lock(&vm->gc_lock);
 	if (first && !vm->closed) {
 		list_add_tail(&range->gc_link, &vm->gc_list);
-		queue_work(system_wq, &vm->gc_work);
+		queue_work(system_dfl_wq, &vm->gc_work);
 	}
 	spin_unlock(&vm->gc_lock);
 }
@@ -216,7 +216,7 @@ static int svmgpu_vm_bind(struct svmgpu_vm *vm, struct drm_gpusvm_range *range,
 	unsigned long start = drm_gpusvm_range_start(range);
 	unsigned long npages = (drm_gpusvm_range_end(range) - start) >>
 			       PAGE_SHIFT;
-	u64 perm = SVMGPU_PTE_VALID | (read_only ? 0 : SVMGPU_PTE_WRITE);
+	u64 perm_sys = SVMGPU_PTE_VALID | (read_only ? 0 : SVMGPU_PTE_WRITE);
 	struct svmgpu_mmu *mmu = &vm->mmu;
 	struct svmgpu_pt *table = NULL;
 	unsigned long i, j, k, mapped = 0, huge = 0;
@@ -237,7 +237,11 @@ static int svmgpu_vm_bind(struct svmgpu_vm *vm, struct drm_gpusvm_range *range,
 		const struct drm_pagemap_addr *a = &range->pages.dma_addr[j];
 		unsigned long n = 1UL << a->order;
 		u64 va = start + (i << PAGE_SHIFT);
-		u64 pte;
+		u64 perm = perm_sys, pte;
+
+		/* device_map() gave a VRAM offset for our device pages */
+		if (a->proto == DRM_INTERCONNECT_DRIVER)
+			perm |= SVMGPU_PTE_VRAM;
 
 		/* a block the CPU maps with one PMD: one 2 MiB leaf */
 		if (n == SVMGPU_BLOCK_PAGES && IS_ALIGNED(va, SZ_2M) &&
@@ -301,24 +305,96 @@ static int svmgpu_vm_vma_access(struct svmgpu_vm *vm, u64 addr, u8 access,
 	return ret;
 }
 
+/* Attempts to move a range to VRAM for an atomic, the timeslice doubling */
+#define SVMGPU_ATOMIC_TRIES	3
+
 /*
- * Steps 2 to 5 of a fault (see the DOC section) for the page at @addr; the
- * driver lock held, the mm referenced. Rounds again while the CPU side
- * changes under it, for at most HMM_RANGE_DEFAULT_TIMEOUT.
+ * The value of madvise attribute @attr at @addr: that of the latest range
+ * that covers it, else 0 (the default of every attribute).
  */
-static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access)
+static u32 svmgpu_vm_attr(struct svmgpu_vm *vm, u64 addr, u32 attr)
+{
+	u32 value = 0;
+	int i;
+
+	mutex_lock(&vm->attr_lock);
+	for (i = vm->nattrs - 1; i >= 0; i--) {
+		if (vm->attrs[i].attr == attr && addr >= vm->attrs[i].start &&
+		    addr < vm->attrs[i].end) {
+			value = vm->attrs[i].value;
+			break;
+		}
+	}
+	mutex_unlock(&vm->attr_lock);
+	return value;
+}
+
+/*
+ * Move @range to VRAM through drm_pagemap: drm_pagemap_populate_mm() takes
+ * the mmap read lock and calls our populate_mm. Best effort: the caller
+ * looks at the pages afterwards.
+ */
+static int svmgpu_vm_populate(struct svmgpu_vm *vm,
+			      struct drm_gpusvm_range *range,
+			      unsigned long timeslice_ms)
+{
+	struct svmgpu_device *gdev = vm->mmu.gdev;
+	struct drm_pagemap *dp;
+	int ret;
+
+	dp = svmgpu_pagemap_get(gdev, vm->gpusvm.drm);
+	if (IS_ERR(dp))
+		return PTR_ERR(dp);
+	ret = drm_pagemap_populate_mm(dp, drm_gpusvm_range_start(range),
+				      drm_gpusvm_range_end(range), vm->mm,
+				      timeslice_ms);
+	drm_pagemap_put(dp);
+	if (!ret)
+		atomic64_add((drm_gpusvm_range_end(range) -
+			      drm_gpusvm_range_start(range)) >> PAGE_SHIFT,
+			     &vm->mmu.stats.migrated_to_vram);
+	return ret;
+}
+
+/*
+ * Steps 2 to 5 of a fault (see the DOC section) for the page at @addr, with
+ * the data where @place says (SVMGPU_PLACE_*); the driver lock held, the mm
+ * referenced. Rounds again while the CPU side changes under it, for at most
+ * HMM_RANGE_DEFAULT_TIMEOUT.
+ */
+static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
+				  enum svmgpu_place place)
 {
 	struct svmgpu_device *gdev = vm->mmu.gdev;
 	unsigned long timeout = jiffies +
 				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	struct drm_gpusvm_ctx ctx = {};
+	bool devmem = gdev->devmem_pfn, atomic_vram, want_vram;
+	int migrate_tries = 1;
+	struct drm_gpusvm_ctx ctx = {
+		.devmem_possible = devmem,
+		/* xe's workaround of the XXX in drm_gpusvm_range_chunk_size() */
+		.check_pages_threshold = devmem ? SZ_64K : 0,
+		.device_private_page_owner = devmem ? vm->gpusvm.drm : NULL,
+	};
 	struct drm_gpusvm_range *range;
 	bool read_only = false;
 	int ret;
 
 	lockdep_assert_held(&vm->lock);
-	if (access == SVMGPU_ACCESS_ATOMIC && !svmgpu_sysmem_atomics(gdev))
+	/* an atomic the device cannot do on system memory: in VRAM, or not */
+	atomic_vram = access == SVMGPU_ACCESS_ATOMIC &&
+		      !svmgpu_sysmem_atomics(gdev);
+	if (atomic_vram && !devmem)
 		return -EOPNOTSUPP;
+	want_vram = place == SVMGPU_PLACE_VRAM ||
+		    (place == SVMGPU_PLACE_POLICY &&
+		     svmgpu_vm_attr(vm, addr, DRM_SVMGPU_ATTR_PREFERRED_LOC) ==
+		     DRM_SVMGPU_REGION_VRAM);
+	if (atomic_vram) {
+		ctx.devmem_only = 1;
+		ctx.timeslice_ms = svmgpu_atomic_timeslice_ms();
+		migrate_tries = SVMGPU_ATOMIC_TRIES;
+	}
 	for (;;) {
 		if (time_after(jiffies, timeout))
 			return -EBUSY;
@@ -334,13 +410,28 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access)
 			/* the VMA went between our look and the framework's */
 			return ret == -EPERM || ret == -ENOMEM ? ret : -EFAULT;
 		}
+		/* file-backed, shared, hugetlb: cannot be device memory */
+		if (atomic_vram && !range->pages.flags.migrate_devmem)
+			return -EOPNOTSUPP;
+		if ((want_vram || atomic_vram) &&
+		    range->pages.flags.migrate_devmem &&
+		    !range->pages.flags.has_devmem_pages &&
+		    migrate_tries > 0) {
+			migrate_tries--;
+			/* what cannot move is mirrored where it is */
+			svmgpu_vm_populate(vm, range, ctx.timeslice_ms);
+			ctx.timeslice_ms <<= 1;
+		}
+		if (place == SVMGPU_PLACE_SYSTEM &&
+		    range->pages.flags.has_devmem_pages)
+			drm_gpusvm_range_evict(&vm->gpusvm, range);
 		ret = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
 		if (ret == -EOPNOTSUPP) {
-			/* pages of another device: back to system memory */
+			/* mixed, or pages of another device: to RAM first */
 			drm_gpusvm_range_evict(&vm->gpusvm, range);
 			continue;
 		}
-		/* the CPU mapping changed under us: look again */
+		/* the CPU mapping changed under us, or not all in VRAM yet */
 		if (ret == -EFAULT || ret == -EPERM || ret == -EBUSY)
 			continue;
 		if (ret)
@@ -365,7 +456,8 @@ static int svmgpu_vm_service_fault(struct svmgpu_mmu *mmu, u64 addr,
 	if (!mmget_not_zero(vm->mm))
 		return -ESRCH;
 	mutex_lock(&vm->lock);
-	ret = vm->closed ? -ENODEV : svmgpu_vm_fault_locked(vm, addr, access);
+	ret = vm->closed ? -ENODEV :
+	      svmgpu_vm_fault_locked(vm, addr, access, SVMGPU_PLACE_POLICY);
 	mutex_unlock(&vm->lock);
 	mmput(vm->mm);
 	return ret;
@@ -476,15 +568,17 @@ err_free:
  * @vm: the VM; its lock held, its mm referenced
  * @start: page-aligned start
  * @end: page-aligned end
+ * @place: SVMGPU_PLACE_SYSTEM or SVMGPU_PLACE_VRAM
  * @pages: incremented by the pages the device maps afterwards
  *
  * Faults [@start, @end) in as device writes would (reads where the mapping
- * is read-only), one range at a time; holes and mappings without access
- * are skipped.
+ * is read-only), one range at a time, with the data moved to @place where
+ * it can go; holes and mappings without access are skipped.
  *
  * Return: 0, or the error of a fault that could not be serviced.
  */
-int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end, u64 *pages)
+int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
+		       enum svmgpu_place place, u64 *pages)
 {
 	u64 addr = start, vma_end;
 	int ret = 0;
@@ -517,7 +611,7 @@ int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end, u64 *pages)
 			struct drm_gpusvm_range *range = NULL;
 			u64 next = vma_end;
 
-			ret = svmgpu_vm_fault_locked(vm, addr, access);
+			ret = svmgpu_vm_fault_locked(vm, addr, access, place);
 			if (ret == -EFAULT || ret == -EPERM) {
 				/* the VMA changed meanwhile: look again */
 				ret = 0;

@@ -65,10 +65,24 @@ struct svmgpu_range {
 	struct list_head gc_link;
 };
 
+/* Where a fault or prefetch puts the data of a range */
+enum svmgpu_place {
+	SVMGPU_PLACE_POLICY,	/* as madvise says: a device fault */
+	SVMGPU_PLACE_SYSTEM,	/* system memory */
+	SVMGPU_PLACE_VRAM,	/* VRAM where it can go */
+};
+
 struct svmgpu_vm *svmgpu_vm_create(struct drm_device *drm,
 				   struct svmgpu_device *gdev);
 void svmgpu_vm_close(struct svmgpu_vm *vm);
-int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end, u64 *pages);
+int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
+		       enum svmgpu_place place, u64 *pages);
 u64 svmgpu_vm_ranges(struct svmgpu_vm *vm);
+
+/* svmgpu_pagemap.c */
+int svmgpu_pagemap_init(struct svmgpu_device *gdev, void *owner);
+struct drm_pagemap *svmgpu_pagemap_get(struct svmgpu_device *gdev,
+				       struct drm_device *drm);
+bool svmgpu_is_devmem_page(struct svmgpu_device *gdev, struct page *page);
 
 #endif /* _SVMGPU_GPUSVM_H */

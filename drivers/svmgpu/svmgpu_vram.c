@@ -149,34 +149,169 @@ static void svmgpu_block_touch(struct svmgpu_device *gdev,
 		list_move_tail(&block->lru, &gdev->vram_lru);
 }
 
-/* A free VRAM page, initialised and locked as migration wants it. */
-static struct page *svmgpu_vram_alloc(struct svmgpu_device *gdev)
+/*
+ * The first free run of @npages (a power of two up to a block, aligned to
+ * itself) in a block of the right kind that has room, or in a free block;
+ * gdev->vram_pages if there is none. Blocks of render-node device memory
+ * (@devmem) and blocks of the own core's pages are never mixed: each kind
+ * is evicted its own way. vram_lock held.
+ */
+static unsigned long svmgpu_vram_find_free(struct svmgpu_device *gdev,
+					   unsigned long npages, bool devmem)
 {
-	unsigned long idx, fill;
-	struct svmgpu_vram_block *block;
-	struct page *page;
+	unsigned long b, nblocks = gdev->vram_pages / SVMGPU_BLOCK_PAGES;
+	unsigned long start, idx, free_block = ULONG_MAX;
 
-	spin_lock(&gdev->vram_lock);
-	fill = gdev->vram_fill * SVMGPU_BLOCK_PAGES;
-	idx = find_next_zero_bit(gdev->vram_bitmap, fill + SVMGPU_BLOCK_PAGES,
-				 fill);
-	if (idx >= fill + SVMGPU_BLOCK_PAGES)
-		idx = find_first_zero_bit(gdev->vram_bitmap, gdev->vram_pages);
-	if (idx >= gdev->vram_pages) {
-		spin_unlock(&gdev->vram_lock);
-		return NULL;
+	lockdep_assert_held(&gdev->vram_lock);
+	for (b = 0; b < nblocks; b++) {
+		struct svmgpu_vram_block *block = &gdev->vram_blocks[b];
+
+		if (!block->used) {
+			free_block = min(free_block, b);
+			continue;
+		}
+		if (block->devmem != devmem ||
+		    SVMGPU_BLOCK_PAGES - block->used < npages)
+			continue;
+		start = b * SVMGPU_BLOCK_PAGES;
+		idx = bitmap_find_next_zero_area(gdev->vram_bitmap,
+						 start + SVMGPU_BLOCK_PAGES,
+						 start, npages, npages - 1);
+		if (idx + npages <= start + SVMGPU_BLOCK_PAGES)
+			return idx;
 	}
-	__set_bit(idx, gdev->vram_bitmap);
-	gdev->vram_used++;
-	gdev->vram_fill = idx / SVMGPU_BLOCK_PAGES;
-	block = svmgpu_block_of(gdev, idx);
-	if (!block->used++) {
+	return free_block == ULONG_MAX ? gdev->vram_pages :
+	       free_block * SVMGPU_BLOCK_PAGES;
+}
+
+/*
+ * Account @npages from @idx as allocated, in a block of @devmem kind;
+ * vram_lock held.
+ */
+static void svmgpu_vram_take(struct svmgpu_device *gdev, unsigned long idx,
+			     unsigned long npages, bool devmem)
+{
+	struct svmgpu_vram_block *block = svmgpu_block_of(gdev, idx);
+	unsigned long i;
+
+	lockdep_assert_held(&gdev->vram_lock);
+	bitmap_set(gdev->vram_bitmap, idx, npages);
+	gdev->vram_used += npages;
+	if (!block->used) {
+		block->devmem = devmem;
 		list_add_tail(&block->lru, &gdev->vram_lru);
 		gdev->vram_free_blocks--;
 	} else {
 		svmgpu_block_touch(gdev, block);
 	}
-	gdev->vram_hold_until[idx] = jiffies;
+	block->used += npages;
+	for (i = 0; i < npages; i++)
+		gdev->vram_hold_until[idx + i] = jiffies;
+}
+
+/*
+ * Give back @npages from @idx; vram_lock held. A block left empty leaves
+ * the LRU and may be of either kind next.
+ */
+static void svmgpu_vram_give(struct svmgpu_device *gdev, unsigned long idx,
+			     unsigned long npages)
+{
+	struct svmgpu_vram_block *block = svmgpu_block_of(gdev, idx);
+
+	lockdep_assert_held(&gdev->vram_lock);
+	if (WARN_ON(!test_bit(idx, gdev->vram_bitmap) || block->used < npages))
+		return;
+	bitmap_clear(gdev->vram_bitmap, idx, npages);
+	gdev->vram_used -= npages;
+	block->used -= npages;
+	if (!block->used) {
+		list_del_init(&block->lru);
+		block->devmem = false;
+		gdev->vram_free_blocks++;
+	}
+}
+
+/**
+ * svmgpu_vram_alloc_devmem() - allocate VRAM for render-node device memory
+ * @gdev: the device
+ * @npages: 1, 16 or 512 pages (a drm_gpusvm chunk), naturally aligned
+ * @devmem: the allocation's list entry, put on its block's list
+ *
+ * Render-node allocations share the allocator, the LRU and eviction with
+ * the own core's pages, in blocks of their own (svmgpu_vram_find_free()).
+ *
+ * Return: the VRAM page index of the run, or -ENOSPC.
+ */
+long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
+			      struct list_head *devmem)
+{
+	unsigned long idx;
+
+	if (WARN_ON(!is_power_of_2(npages) || npages > SVMGPU_BLOCK_PAGES))
+		return -EINVAL;
+	spin_lock(&gdev->vram_lock);
+	idx = svmgpu_vram_find_free(gdev, npages, true);
+	if (idx >= gdev->vram_pages) {
+		spin_unlock(&gdev->vram_lock);
+		return -ENOSPC;
+	}
+	svmgpu_vram_take(gdev, idx, npages, true);
+	list_add_tail(devmem, &svmgpu_block_of(gdev, idx)->devmems);
+	spin_unlock(&gdev->vram_lock);
+	return idx;
+}
+
+/**
+ * svmgpu_vram_free_devmem() - free VRAM of render-node device memory
+ * @gdev: the device
+ * @idx: what svmgpu_vram_alloc_devmem() returned
+ * @npages: its size
+ * @devmem: its list entry, taken off the block's list
+ *
+ * Context: any; takes the vram_lock spinlock.
+ */
+void svmgpu_vram_free_devmem(struct svmgpu_device *gdev, unsigned long idx,
+			     unsigned long npages, struct list_head *devmem)
+{
+	spin_lock(&gdev->vram_lock);
+	list_del_init(devmem);
+	svmgpu_vram_give(gdev, idx, npages);
+	spin_unlock(&gdev->vram_lock);
+}
+
+/**
+ * svmgpu_vram_touch_index() - the device mapped a VRAM page
+ * @gdev: the device
+ * @idx: the page's VRAM index
+ *
+ * Moves the page's block to the young end of the LRU.
+ */
+void svmgpu_vram_touch_index(struct svmgpu_device *gdev, unsigned long idx)
+{
+	spin_lock(&gdev->vram_lock);
+	svmgpu_block_touch(gdev, svmgpu_block_of(gdev, idx));
+	spin_unlock(&gdev->vram_lock);
+}
+
+/* A free VRAM page, initialised and locked as migration wants it. */
+static struct page *svmgpu_vram_alloc(struct svmgpu_device *gdev)
+{
+	unsigned long idx, fill;
+	struct page *page;
+
+	spin_lock(&gdev->vram_lock);
+	fill = gdev->vram_fill * SVMGPU_BLOCK_PAGES;
+	idx = svmgpu_block_of(gdev, fill)->devmem ? fill + SVMGPU_BLOCK_PAGES :
+	      find_next_zero_bit(gdev->vram_bitmap, fill + SVMGPU_BLOCK_PAGES,
+				 fill);
+	if (idx >= fill + SVMGPU_BLOCK_PAGES)
+		idx = svmgpu_vram_find_free(gdev, 1, false);
+	if (idx >= gdev->vram_pages) {
+		spin_unlock(&gdev->vram_lock);
+		return NULL;
+	}
+	gdev->vram_fill = idx / SVMGPU_BLOCK_PAGES;
+	svmgpu_vram_take(gdev, idx, 1, false);
 	spin_unlock(&gdev->vram_lock);
 
 	page = pfn_to_page(gdev->vram_pfn + idx);
@@ -189,7 +324,7 @@ static struct page *svmgpu_vram_alloc_huge(struct svmgpu_device *gdev)
 {
 	unsigned long b, nblocks = gdev->vram_pages / SVMGPU_BLOCK_PAGES;
 	struct svmgpu_vram_block *block = NULL;
-	unsigned long idx, i;
+	unsigned long idx;
 	struct page *page;
 
 	spin_lock(&gdev->vram_lock);
@@ -204,13 +339,7 @@ static struct page *svmgpu_vram_alloc_huge(struct svmgpu_device *gdev)
 		return NULL;
 	}
 	idx = b * SVMGPU_BLOCK_PAGES;
-	bitmap_set(gdev->vram_bitmap, idx, SVMGPU_BLOCK_PAGES);
-	gdev->vram_used += SVMGPU_BLOCK_PAGES;
-	gdev->vram_free_blocks--;
-	block->used = SVMGPU_BLOCK_PAGES;
-	list_add_tail(&block->lru, &gdev->vram_lru);
-	for (i = 0; i < SVMGPU_BLOCK_PAGES; i++)
-		gdev->vram_hold_until[idx + i] = jiffies;
+	svmgpu_vram_take(gdev, idx, SVMGPU_BLOCK_PAGES, false);
 	spin_unlock(&gdev->vram_lock);
 
 	page = pfn_to_page(gdev->vram_pfn + idx);
@@ -239,20 +368,9 @@ static void svmgpu_folio_free(struct folio *folio)
 {
 	struct svmgpu_device *gdev = svmgpu_page_device(&folio->page);
 	unsigned long idx = folio_pfn(folio) - gdev->vram_pfn;
-	unsigned long nr = folio_nr_pages(folio);
-	struct svmgpu_vram_block *block = svmgpu_block_of(gdev, idx);
 
 	spin_lock(&gdev->vram_lock);
-	if (!WARN_ON(!test_bit(idx, gdev->vram_bitmap) ||
-		     block->used < nr)) {
-		bitmap_clear(gdev->vram_bitmap, idx, nr);
-		gdev->vram_used -= nr;
-		block->used -= nr;
-		if (!block->used) {
-			list_del_init(&block->lru);
-			gdev->vram_free_blocks++;
-		}
-	}
+	svmgpu_vram_give(gdev, idx, folio_nr_pages(folio));
 	spin_unlock(&gdev->vram_lock);
 }
 
@@ -333,12 +451,28 @@ module_param(atomic_timeslice_ms, uint, 0644);
 MODULE_PARM_DESC(atomic_timeslice_ms,
 		 "how long a page moved to VRAM for a device atomic stays there before a CPU fault may take it back (default 5)");
 
-/*
- * Copy @len bytes between system memory (bus address @sys) and VRAM (@off),
- * or zero them in VRAM when @sys is 0 and @to_vram.
+/**
+ * svmgpu_atomic_timeslice_ms() - module parameter atomic_timeslice_ms
+ *
+ * Both SVM paths hold pages moved to VRAM for a device atomic this long.
+ *
+ * Return: milliseconds.
  */
-static void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram,
-			    dma_addr_t sys, u64 off, size_t len)
+unsigned int svmgpu_atomic_timeslice_ms(void)
+{
+	return READ_ONCE(atomic_timeslice_ms);
+}
+
+/**
+ * svmgpu_copy_cmd() - an engine command that moves data for a migration
+ * @cmd: out: the command
+ * @to_vram: from system memory to VRAM, else the other way
+ * @sys: bus address in system memory; 0 with @to_vram: zero-fill instead
+ * @off: VRAM offset
+ * @len: bytes
+ */
+void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram, dma_addr_t sys,
+		     u64 off, size_t len)
 {
 	u8 vram = SVMGPU_SPACE_VRAM, sysm = SVMGPU_SPACE_SYS;
 
@@ -366,9 +500,17 @@ static void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram,
 /* Commands per ring submission: well within SVMGPU_RING_ENTRIES. */
 #define SVMGPU_COPY_BATCH	128
 
-/* Run @n copies on the kernel ring; 0 only if every one succeeded. */
-static int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
-			   unsigned int n)
+/**
+ * svmgpu_copy_run() - run migration copies on the kernel ring
+ * @gdev: the device
+ * @cmds: the commands (svmgpu_copy_cmd())
+ * @n: how many
+ *
+ * Return: 0 only if every one succeeded, else -EIO or svmgpu_ring_run()'s
+ * error.
+ */
+int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
+		    unsigned int n)
 {
 	unsigned int i, done, batch;
 	int ret = 0;
@@ -465,13 +607,18 @@ static unsigned long svmgpu_migrate_one(struct svmgpu_device *gdev,
 	       (order ? MIGRATE_PFN_COMPOUND : 0);
 }
 
-/*
- * cmds[@n] was just written: merge it into cmds[@n - 1] if it continues
- * that one on both sides (the next VRAM page and the next bus address), so
- * that a physically contiguous run is one engine command. Returns the new
- * number of commands.
+/**
+ * svmgpu_copy_merge() - merge a copy into the one before it if contiguous
+ * @cmds: the commands; cmds[@n] was just written
+ * @n: its index
+ *
+ * Merges cmds[@n] into cmds[@n - 1] if it continues that one on both sides
+ * (the next VRAM page and the next bus address), so that a physically
+ * contiguous run is one engine command.
+ *
+ * Return: the new number of commands.
  */
-static unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n)
+unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n)
 {
 	struct svmgpu_cmd *prev, *cmd = &cmds[n];
 
@@ -930,6 +1077,11 @@ void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages)
 		/* to the young end: a block we cannot empty is not retried */
 		list_move_tail(&victim->lru, &gdev->vram_lru);
 		b = victim - gdev->vram_blocks;
+		if (victim->devmem) {
+			spin_unlock(&gdev->vram_lock);
+			svmgpu_devmem_evict_block(gdev, b);
+			continue;
+		}
 		n = svmgpu_block_pfns(gdev, b, gdev->vram_bitmap, pfns);
 		spin_unlock(&gdev->vram_lock);
 		svmgpu_evict_pfns(gdev, pfns, n, NULL);
@@ -986,10 +1138,15 @@ int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
 		if (tries)
 			msleep(20);
 		for (b = 0; b * SVMGPU_BLOCK_PAGES < gdev->vram_pages; b++) {
+			bool devmem;
+
 			spin_lock(&gdev->vram_lock);
-			n = svmgpu_block_pfns(gdev, b, left, pfns);
+			devmem = gdev->vram_blocks[b].devmem;
+			n = devmem ? 0 : svmgpu_block_pfns(gdev, b, left, pfns);
 			spin_unlock(&gdev->vram_lock);
-			if (n)
+			if (devmem)
+				moved += svmgpu_devmem_evict_block(gdev, b);
+			else if (n)
 				moved += svmgpu_evict_pfns(gdev, pfns, n, left);
 		}
 	}
@@ -1034,6 +1191,7 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 {
 	struct device *dev = &gdev->pdev->dev;
 	struct resource *res;
+	unsigned long i;
 	void *addr;
 	int ret;
 
@@ -1074,6 +1232,10 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 					 sizeof(*gdev->vram_blocks), GFP_KERNEL);
 	if (!gdev->vram_bitmap || !gdev->vram_hold_until || !gdev->vram_blocks)
 		return -ENOMEM;
+	for (i = 0; i < gdev->vram_size >> SVMGPU_HUGE_SHIFT; i++) {
+		INIT_LIST_HEAD(&gdev->vram_blocks[i].lru);
+		INIT_LIST_HEAD(&gdev->vram_blocks[i].devmems);
+	}
 	gdev->pgmap.range.start = res->start;
 	gdev->pgmap.range.end = res->start + gdev->vram_size - 1;
 	gdev->pgmap.nr_range = 1;
