@@ -1566,6 +1566,72 @@ TEST_F(sys, atomic_file_refused)
 }
 
 /*
+ * process-many-malloc with VRAM (IGT's, where drm_gpusvm.c's XXX comes
+ * from): the parent has data in VRAM when it forks, so the children's heaps
+ * share its device pages; each child mallocs 16 KiB at a time, prefers VRAM
+ * for it and has the device write it.
+ */
+TEST_F(sys, processes_many_malloc_vram)
+{
+	enum { N = 4, M = 24 };
+	size_t warm = 256 * 1024;
+	__u8 *heap = malloc(warm);
+	pid_t pid[N];
+
+	NEED_VRAM(&self->be);
+	ASSERT_NE(heap, NULL);
+	memset(heap, 0x17, warm);
+	/* the parent's heap pages go to VRAM: the children inherit them */
+	ASSERT_EQ(be_madvise(&self->be,
+			     (void *)((uintptr_t)heap & ~(PAGE - 1)),
+			     warm & ~(PAGE - 1), DRM_SVMGPU_ATTR_PREFERRED_LOC,
+			     DRM_SVMGPU_REGION_VRAM), 0);
+	ASSERT_EQ(be_fill(&self->be, heap + PAGE, 0x1818181818181818ull,
+			  warm - 2 * PAGE), 0);
+	for (int i = 0; i < N; i++) {
+		pid[i] = fork();
+		ASSERT_GE(pid[i], 0);
+		if (!pid[i]) {
+			struct backend be;
+			int bad = 0;
+
+			if (be_open(&be))
+				_exit(2);
+			for (int j = 0; j < M; j++) {
+				__u32 *v = malloc(16 * 1024);
+				uintptr_t a = ((uintptr_t)v + PAGE - 1) &
+					      ~(PAGE - 1);
+
+				if (!v) {
+					bad++;
+					continue;
+				}
+				be_madvise(&be, (void *)a, 2 * PAGE,
+					   DRM_SVMGPU_ATTR_PREFERRED_LOC,
+					   DRM_SVMGPU_REGION_VRAM);
+				if (be_write32(&be, (void *)a, 0xab00 + j) ||
+				    *(__u32 *)a != 0xab00u + j)
+					bad++;
+				free(v);
+			}
+			/* the inherited heap is intact */
+			for (size_t k = PAGE; k < warm - PAGE; k += 512)
+				bad += heap[k] != 0x18;
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		ASSERT_EQ(waitpid(pid[i], &status, 0), pid[i]);
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(WEXITSTATUS(status), 0);
+	}
+	EXPECT_EQ(heap[PAGE], 0x18);
+	free(heap);
+}
+
+/*
  * Unbinding evicts render-node VRAM too: the pages come back to system
  * memory physically and every byte is intact; the device binds again.
  */

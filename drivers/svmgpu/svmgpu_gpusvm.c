@@ -305,6 +305,17 @@ static int svmgpu_vm_vma_access(struct svmgpu_vm *vm, u64 addr, u8 access,
 	return ret;
 }
 
+/*
+ * Module parameter check_pages_threshold: xe's workaround of the XXX in
+ * drm_gpusvm_range_chunk_size() (a range of at most this many bytes is
+ * created only over pages the CPU has faulted in). A knob so that the
+ * failure it hides can be reproduced: docs/render-node.md.
+ */
+static unsigned long check_pages_threshold = SZ_64K;
+module_param(check_pages_threshold, ulong, 0644);
+MODULE_PARM_DESC(check_pages_threshold,
+		 "render node: ranges up to this size only over CPU-faulted pages (default 65536, xe's; 0 disables)");
+
 /* Attempts to move a range to VRAM for an atomic, the timeslice doubling */
 #define SVMGPU_ATOMIC_TRIES	3
 
@@ -372,8 +383,8 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 	int migrate_tries = 1;
 	struct drm_gpusvm_ctx ctx = {
 		.devmem_possible = devmem,
-		/* xe's workaround of the XXX in drm_gpusvm_range_chunk_size() */
-		.check_pages_threshold = devmem ? SZ_64K : 0,
+		.check_pages_threshold = devmem ?
+					 READ_ONCE(check_pages_threshold) : 0,
 		.device_private_page_owner = devmem ? vm->gpusvm.drm : NULL,
 	};
 	struct drm_gpusvm_range *range;
