@@ -1042,12 +1042,11 @@ TEST_F(sys, atomic_sysmem)
 
 /* === device memory: VRAM through drm_pagemap (render node, private) === */
 
-/* A private-mode device with VRAM the path can migrate to, else skip. */
-#define NEED_VRAM(be)							\
-	do {								\
-		if ((be)->drm ? !has_devmem(be) : is_coherent((be)->fd))\
-			SKIP(return, "no device-private VRAM on this path");\
-	} while (0)
+/* Does the path have device-private VRAM it can migrate to? */
+static bool path_has_vram(struct backend *be)
+{
+	return be->drm ? has_devmem(be) : !is_coherent(be->fd);
+}
 
 /*
  * prefetch to VRAM: the range moves (migrate_to_vram counts it), the device
@@ -1060,7 +1059,8 @@ TEST_F(sys, prefetch_vram)
 	__u64 pages = 0, before;
 
 	ASSERT_NE(p, NULL);
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	cpu_pattern(p, len, 50);
 	before = be_migrated_to_vram(&self->be);
 	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
@@ -1083,7 +1083,8 @@ TEST_F(sys, prefetch_vram_then_system)
 	__u64 pages = 0;
 
 	ASSERT_NE(p, NULL);
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	cpu_pattern(p, len, 51);
 	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
 	ASSERT_EQ(be_fill(&self->be, p, 0x5151515151515151ull, PAGE), 0);
@@ -1104,7 +1105,8 @@ TEST_F(sys, madvise_preferred_vram)
 
 	ASSERT_NE(p, NULL);
 	ASSERT_NE(src, NULL);
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	memset(p, 0, len);
 	cpu_pattern(src, len, 52);
 	ASSERT_EQ(be_madvise(&self->be, p, len, DRM_SVMGPU_ATTR_PREFERRED_LOC,
@@ -1122,7 +1124,8 @@ TEST_F(sys, madvise_preferred_vram_file)
 {
 	struct mem m;
 
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	ASSERT_EQ(mem_alloc(&m, MEM_FILE, 256 * 1024), 0);
 	memset(m.p, 0, m.len);
 	ASSERT_EQ(be_madvise(&self->be, m.p, m.len,
@@ -1173,7 +1176,8 @@ TEST_F(sys, evict_malloc)
 {
 	__u64 before;
 
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	before = be_evicted(&self->be);
 	evict_malloc(_metadata, &self->be, 2 * vram_size(&self->be), 60);
 	EXPECT_GT(be_evicted(&self->be), before);
@@ -1186,7 +1190,8 @@ TEST_F(sys, processes_evict_malloc)
 	size_t each = (2 * vram_size(&self->be) / N) & ~(THP_SIZE - 1);
 	pid_t pid[N];
 
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	for (int i = 0; i < N; i++) {
 		pid[i] = fork();
 		ASSERT_GE(pid[i], 0);
@@ -1216,7 +1221,8 @@ TEST_F(sys, atomic_in_vram)
 	__u64 *v = map_anon(PAGE, PROT_READ | PROT_WRITE), old = 0;
 
 	ASSERT_NE(v, NULL);
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	ASSERT_EQ(be_madvise(&self->be, v, PAGE, DRM_SVMGPU_ATTR_ATOMIC,
 			     DRM_SVMGPU_ATOMIC_DEVICE), 0);
 	v[0] = 1000;
@@ -1239,7 +1245,8 @@ TEST_F(sys, atomic_concurrent_cpu)
 	enum { N = 200 };
 
 	ASSERT_NE(v, NULL);
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	ASSERT_EQ(be_madvise(&self->be, v, PAGE, DRM_SVMGPU_ATTR_ATOMIC,
 			     DRM_SVMGPU_ATOMIC_DEVICE), 0);
 	*v = 0;
@@ -1284,7 +1291,8 @@ TEST_F(sys, processes_many_malloc_vram)
 	__u8 *heap = malloc(warm);
 	pid_t pid[N];
 
-	NEED_VRAM(&self->be);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
 	ASSERT_NE(heap, NULL);
 	memset(heap, 0x17, warm);
 	/* the parent's heap pages go to VRAM: the children inherit them */

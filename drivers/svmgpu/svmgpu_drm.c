@@ -144,7 +144,10 @@ static int svmgpu_ioctl_vm_create(struct drm_device *drm, void *data,
 		ret = PTR_ERR(vm);
 		goto out;
 	}
-	ret = xa_alloc(&sfile->vms, &id, vm, xa_limit_32b, GFP_KERNEL);
+	ret = xa_alloc(&sfile->vms, &id, vm,
+		       XA_LIMIT(1, DRM_SVMGPU_VMS_PER_FILE), GFP_KERNEL);
+	if (ret == -EBUSY)	/* xa_alloc's "full" */
+		ret = -ENOSPC;
 	if (ret) {
 		svmgpu_vm_close(vm);
 		svmgpu_mmu_put(&vm->mmu);
@@ -265,6 +268,7 @@ static int svmgpu_ioctl_madvise(struct drm_device *drm, void *data,
 				struct drm_file *file)
 {
 	struct drm_svmgpu_madvise *args = data;
+	unsigned int i, n;
 	struct svmgpu_vm *vm;
 	int ret = 0;
 
@@ -288,6 +292,16 @@ static int svmgpu_ioctl_madvise(struct drm_device *drm, void *data,
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
 	mutex_lock(&vm->attr_lock);
+	/* entries of the attribute the new one covers whole go */
+	for (i = 0, n = 0; i < vm->nattrs; i++) {
+		struct svmgpu_vm_attr *a = &vm->attrs[i];
+
+		if (a->attr == args->attr && a->start >= args->addr &&
+		    a->end <= args->addr + args->len)
+			continue;
+		vm->attrs[n++] = *a;
+	}
+	vm->nattrs = n;
 	if (vm->nattrs == ARRAY_SIZE(vm->attrs)) {
 		ret = -ENOSPC;
 	} else {

@@ -3,11 +3,12 @@
  * svmgpu driver: state shared by its files.
  *
  * Lock order (outermost first):
- *   svmgpu_ctx.mm's mmap_lock (hmm_range_fault only)
+ *   svmgpu_vm.lock              a render-node VM: the drm_gpusvm driver
+ *                               lock (range tree, garbage collector)
+ *   the mm's mmap_lock          hmm_range_fault, migrations
+ *   svmgpu_device.evict_lock    one evictor (see below)
  *   svmgpu_ring.lock            submission on one ring (the user ring's
  *                               before the kernel ring's, for a reset)
- *   svmgpu_gpusvm_vm.lock       a render-node VM: the drm_gpusvm driver
- *                               lock (range tree, garbage collector)
  *   drm_gpusvm.notifier_lock    a render-node VM: its notifier lock
  *   svmgpu_mmu.pt_lock          a device MMU context's page tables; the
  *                               "driver lock" of the own core's
@@ -286,14 +287,16 @@ struct svmgpu_ctx {
  *	(private mode) or device-coherent ones over the VRAM BAR (coherent)
  * @vram_pfn: pfn of the device page for VRAM offset 0
  * @vram_pages: number of device pages, 0 when VRAM is not migratable
- * @vram_lock: protects @vram_bitmap, @vram_used, @vram_blocks, @vram_lru
- *	and @vram_fill
+ * @vram_lock: protects @vram_bitmap, @vram_used, @vram_blocks, @vram_lru,
+ *	@vram_fill, @vram_free_blocks, @vram_devmem_blocks, @vram_devmem_used
  * @vram_bitmap: allocated VRAM pages
  * @vram_used: number of allocated VRAM pages
  * @vram_blocks: VRAM in 2 MiB blocks, the unit of the LRU
  * @vram_lru: blocks with allocated pages, least recently used first
  * @vram_fill: the block small allocations fill next
  * @vram_free_blocks: blocks with no page allocated
+ * @vram_devmem_blocks: blocks holding render-node allocations
+ * @vram_devmem_used: pages allocated in them
  * @vram_hold_until: per VRAM page, the jiffies before which the CPU may not
  *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
  * @devmem_pgmap: render-node device memory: device-private struct pages of
@@ -349,6 +352,8 @@ struct svmgpu_device {
 	struct list_head vram_lru;
 	unsigned long vram_fill;
 	unsigned long vram_free_blocks;
+	unsigned long vram_devmem_blocks;
+	unsigned long vram_devmem_used;
 	unsigned long *vram_hold_until;
 	struct dev_pagemap devmem_pgmap;
 	unsigned long devmem_pfn;
@@ -439,13 +444,15 @@ int svmgpu_vram_init(struct svmgpu_device *gdev);
 int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted);
 int svmgpu_vram_blocks_show(struct seq_file *m, void *unused);
 void svmgpu_vram_touch(struct svmgpu_device *gdev, struct page *page);
-void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages);
+void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages,
+			   bool devmem);
 int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 			 unsigned long end, bool to_vram, bool hold,
 			 u64 *moved);
 u64 svmgpu_page_vram_offset(struct svmgpu_device *gdev, struct page *page);
-long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
-			      struct list_head *devmem);
+long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages);
+void svmgpu_vram_publish_devmem(struct svmgpu_device *gdev, unsigned long idx,
+				struct list_head *devmem);
 void svmgpu_vram_free_devmem(struct svmgpu_device *gdev, unsigned long idx,
 			     unsigned long npages, struct list_head *devmem);
 void svmgpu_vram_touch_index(struct svmgpu_device *gdev, unsigned long idx);

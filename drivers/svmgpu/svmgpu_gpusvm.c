@@ -318,6 +318,8 @@ MODULE_PARM_DESC(check_pages_threshold,
 
 /* Attempts to move a range to VRAM for an atomic, the timeslice doubling */
 #define SVMGPU_ATOMIC_TRIES	3
+/* Rounds a range's pages may fail to be got before the fault fails */
+#define SVMGPU_GET_PAGES_TRIES	4
 
 /*
  * The value of madvise attribute @attr at @addr: that of the latest range
@@ -388,13 +390,18 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 		.device_private_page_owner = devmem ? vm->gpusvm.drm : NULL,
 	};
 	struct drm_gpusvm_range *range;
+	int ret, failed_rounds = 0;
 	bool read_only = false;
-	int ret;
 
 	lockdep_assert_held(&vm->lock);
-	/* an atomic the device cannot do on system memory: in VRAM, or not */
+	/*
+	 * An atomic in VRAM: when the device cannot do it on system memory,
+	 * or the range asks for it (madvise ATOMIC DEVICE).
+	 */
 	atomic_vram = access == SVMGPU_ACCESS_ATOMIC &&
-		      !svmgpu_sysmem_atomics(gdev);
+		      (!svmgpu_sysmem_atomics(gdev) ||
+		       svmgpu_vm_attr(vm, addr, DRM_SVMGPU_ATTR_ATOMIC) ==
+		       DRM_SVMGPU_ATOMIC_DEVICE);
 	if (atomic_vram && !devmem)
 		return -EOPNOTSUPP;
 	want_vram = place == SVMGPU_PLACE_VRAM ||
@@ -442,8 +449,18 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 			drm_gpusvm_range_evict(&vm->gpusvm, range);
 			continue;
 		}
-		/* the CPU mapping changed under us, or not all in VRAM yet */
-		if (ret == -EFAULT || ret == -EPERM || ret == -EBUSY)
+		/*
+		 * The CPU mapping changed under us (the VMA check above sees
+		 * it next round), or not all in VRAM yet. A page that stays
+		 * unreachable (a file mapping past its end) is reported after
+		 * a few rounds, not spun on for the whole timeout.
+		 */
+		if (ret == -EFAULT || ret == -EPERM) {
+			if (++failed_rounds < SVMGPU_GET_PAGES_TRIES)
+				continue;
+			return ctx.devmem_only ? -EBUSY : ret;
+		}
+		if (ret == -EBUSY)
 			continue;
 		if (ret)
 			return ret;
@@ -597,12 +614,14 @@ int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
 	lockdep_assert_held(&vm->lock);
 	while (addr < end && !ret) {
 		struct vm_area_struct *vma;
-		bool usable = false;
+		bool found = false, usable = false;
 		u8 access = SVMGPU_ACCESS_READ;
 
+		/* everything of the VMA read under the lock: it may go after */
 		mmap_read_lock(vm->mm);
 		vma = find_vma(vm->mm, addr);
 		if (vma && vma->vm_start < end) {
+			found = true;
 			addr = max_t(u64, addr, vma->vm_start);
 			vma_end = min_t(u64, vma->vm_end, end);
 			usable = (vma->vm_flags & (VM_READ | VM_WRITE)) &&
@@ -611,7 +630,7 @@ int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
 				access = SVMGPU_ACCESS_WRITE;
 		}
 		mmap_read_unlock(vm->mm);
-		if (!vma || vma->vm_start >= end)
+		if (!found)
 			break;
 		if (!usable) {
 			addr = vma_end;

@@ -256,11 +256,11 @@ unsigned long svmgpu_devmem_evict_block(struct svmgpu_device *gdev,
 		     list_first_entry_or_null(&block->devmems,
 					      struct svmgpu_devmem, link) :
 		     NULL;
-		if (dm) {
-			kref_get(&dm->kref);
-			/* one that cannot go now is not retried at once */
+		/* one being released is on its way out anyway */
+		if (dm && !kref_get_unless_zero(&dm->kref))
+			dm = NULL;
+		if (dm)	/* one that cannot go now is not retried at once */
 			list_move_tail(&dm->link, &block->devmems);
-		}
 		spin_unlock(&gdev->vram_lock);
 		if (!dm)
 			break;
@@ -327,11 +327,11 @@ static int svmgpu_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 	if (!dm)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&dm->link);
-	idx = svmgpu_vram_alloc_devmem(gdev, npages, &dm->link);
+	idx = svmgpu_vram_alloc_devmem(gdev, npages);
 	if (idx == -ENOSPC) {
 		/* the LRU goes; with the mmap read lock, as the core allows */
-		svmgpu_vram_make_room(gdev, npages);
-		idx = svmgpu_vram_alloc_devmem(gdev, npages, &dm->link);
+		svmgpu_vram_make_room(gdev, npages, true);
+		idx = svmgpu_vram_alloc_devmem(gdev, npages);
 	}
 	if (idx < 0) {
 		kfree(dm);
@@ -345,6 +345,8 @@ static int svmgpu_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 	drm_pagemap_devmem_init(&dm->base, &gdev->pdev->dev, mm,
 				&svmgpu_devmem_ops, dpagemap,
 				npages << PAGE_SHIFT, NULL);
+	/* whole now: the evictor may take it from here on */
+	svmgpu_vram_publish_devmem(gdev, idx, &dm->link);
 	/* consumes the allocation, on error too (devmem_release()) */
 	ret = drm_pagemap_migrate_to_devmem(&dm->base, mm, start, end,
 					    &mdetails);

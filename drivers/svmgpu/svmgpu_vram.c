@@ -197,8 +197,11 @@ static void svmgpu_vram_take(struct svmgpu_device *gdev, unsigned long idx,
 	lockdep_assert_held(&gdev->vram_lock);
 	bitmap_set(gdev->vram_bitmap, idx, npages);
 	gdev->vram_used += npages;
+	if (devmem)
+		gdev->vram_devmem_used += npages;
 	if (!block->used) {
 		block->devmem = devmem;
+		gdev->vram_devmem_blocks += devmem;
 		list_add_tail(&block->lru, &gdev->vram_lru);
 		gdev->vram_free_blocks--;
 	} else {
@@ -223,9 +226,12 @@ static void svmgpu_vram_give(struct svmgpu_device *gdev, unsigned long idx,
 		return;
 	bitmap_clear(gdev->vram_bitmap, idx, npages);
 	gdev->vram_used -= npages;
+	if (block->devmem)
+		gdev->vram_devmem_used -= npages;
 	block->used -= npages;
 	if (!block->used) {
 		list_del_init(&block->lru);
+		gdev->vram_devmem_blocks -= block->devmem;
 		block->devmem = false;
 		gdev->vram_free_blocks++;
 	}
@@ -235,15 +241,15 @@ static void svmgpu_vram_give(struct svmgpu_device *gdev, unsigned long idx,
  * svmgpu_vram_alloc_devmem() - allocate VRAM for render-node device memory
  * @gdev: the device
  * @npages: 1, 16 or 512 pages (a drm_gpusvm chunk), naturally aligned
- * @devmem: the allocation's list entry, put on its block's list
  *
  * Render-node allocations share the allocator, the LRU and eviction with
  * the own core's pages, in blocks of their own (svmgpu_vram_find_free()).
+ * The evictor finds an allocation only once svmgpu_vram_publish_devmem()
+ * put it on its block's list, fully initialised.
  *
  * Return: the VRAM page index of the run, or -ENOSPC.
  */
-long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
-			      struct list_head *devmem)
+long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages)
 {
 	unsigned long idx;
 
@@ -256,9 +262,22 @@ long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
 		return -ENOSPC;
 	}
 	svmgpu_vram_take(gdev, idx, npages, true);
-	list_add_tail(devmem, &svmgpu_block_of(gdev, idx)->devmems);
 	spin_unlock(&gdev->vram_lock);
 	return idx;
+}
+
+/**
+ * svmgpu_vram_publish_devmem() - make an allocation visible to the evictor
+ * @gdev: the device
+ * @idx: what svmgpu_vram_alloc_devmem() returned
+ * @devmem: the allocation's list entry, put on its block's list
+ */
+void svmgpu_vram_publish_devmem(struct svmgpu_device *gdev, unsigned long idx,
+				struct list_head *devmem)
+{
+	spin_lock(&gdev->vram_lock);
+	list_add_tail(devmem, &svmgpu_block_of(gdev, idx)->devmems);
+	spin_unlock(&gdev->vram_lock);
 }
 
 /**
@@ -266,7 +285,7 @@ long svmgpu_vram_alloc_devmem(struct svmgpu_device *gdev, unsigned long npages,
  * @gdev: the device
  * @idx: what svmgpu_vram_alloc_devmem() returned
  * @npages: its size
- * @devmem: its list entry, taken off the block's list
+ * @devmem: its list entry, taken off the block's list if it is on it
  *
  * Context: any; takes the vram_lock spinlock.
  */
@@ -389,15 +408,28 @@ static void svmgpu_folio_split(struct folio *head, struct folio *tail)
 	tail->page.mapping = head->page.mapping;
 }
 
-/* Is there room for @npages, in a free block if @block? */
+/*
+ * Is there room for @npages of @devmem kind? Render-node allocations need
+ * one aligned run (svmgpu_vram_find_free()); the own core's pages may
+ * scatter over its blocks and the free ones, in a free block if @block.
+ */
 static bool svmgpu_vram_has_room(struct svmgpu_device *gdev,
-				 unsigned long npages, bool block)
+				 unsigned long npages, bool block, bool devmem)
 {
+	unsigned long devmem_free;
 	bool room;
 
 	spin_lock(&gdev->vram_lock);
-	room = gdev->vram_pages - gdev->vram_used >= npages &&
-	       (!block || gdev->vram_free_blocks);
+	if (devmem) {
+		room = svmgpu_vram_find_free(gdev, npages, true) <
+		       gdev->vram_pages;
+	} else {
+		/* the free pages of render-node blocks are not ours */
+		devmem_free = gdev->vram_devmem_blocks * SVMGPU_BLOCK_PAGES -
+			      gdev->vram_devmem_used;
+		room = gdev->vram_pages - gdev->vram_used - devmem_free >=
+		       npages && (!block || gdev->vram_free_blocks);
+	}
 	spin_unlock(&gdev->vram_lock);
 	return room;
 }
@@ -884,7 +916,8 @@ int svmgpu_migrate_range(struct svmgpu_ctx *ctx, unsigned long start,
 		args.start = addr;
 		args.end = next;
 		if (to_vram)
-			svmgpu_vram_make_room(gdev, (next - addr) >> PAGE_SHIFT);
+			svmgpu_vram_make_room(gdev, (next - addr) >> PAGE_SHIFT,
+					      false);
 		ret = migrate_vma_setup(&args);
 		if (ret)
 			break;
@@ -1044,27 +1077,29 @@ static unsigned long svmgpu_block_pfns(struct svmgpu_device *gdev,
  * @gdev: the device
  * @npages: pages wanted; from SVMGPU_BLOCK_PAGES on, a whole free block is
  *	wanted too (for a 2 MiB folio)
+ * @devmem: for a render-node allocation: one aligned run of @npages
  *
  * Best effort: each block on the LRU is tried at most once per call, and
  * pages that cannot be taken now stay. The caller allocates what is free
  * afterwards and leaves the rest of its range in system memory.
  * Context: process; may hold an mmap read lock, no folio lock.
  */
-void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages)
+void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages,
+			   bool devmem)
 {
 	unsigned long *pfns, tries, b, n;
 
 	bool block = npages >= SVMGPU_BLOCK_PAGES;
 
 	npages = min(npages, gdev->vram_pages);
-	if (svmgpu_vram_has_room(gdev, npages, block))
+	if (svmgpu_vram_has_room(gdev, npages, block, devmem))
 		return;
 	pfns = kmalloc_array(SVMGPU_BLOCK_PAGES, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return;
 	mutex_lock(&gdev->evict_lock);
 	for (tries = 0; tries < gdev->vram_pages / SVMGPU_BLOCK_PAGES &&
-	     !svmgpu_vram_has_room(gdev, npages, block); tries++) {
+	     !svmgpu_vram_has_room(gdev, npages, block, devmem); tries++) {
 		struct svmgpu_vram_block *victim;
 
 		spin_lock(&gdev->vram_lock);

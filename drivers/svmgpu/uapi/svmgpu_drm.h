@@ -55,13 +55,17 @@ struct drm_svmgpu_query {
 /* struct drm_svmgpu_query.flags */
 #define DRM_SVMGPU_QUERY_SYSMEM_ATOMICS	_BITUL(0)	/* atomics on system memory */
 
+/* VMs one open render node may hold at once */
+#define DRM_SVMGPU_VMS_PER_FILE		8
+
 /**
  * struct drm_svmgpu_vm_create - a VM mirroring the caller's address space
  * @flags: must be 0
- * @vm_id: out: the VM's handle in this file, nonzero
+ * @vm_id: out: the VM's handle in this file, 1 to DRM_SVMGPU_VMS_PER_FILE
  *
  * The VM is bound to the calling process's mm; only that mm may use it.
- * -EBUSY when every device MMU context is taken.
+ * -ENOSPC when the file holds DRM_SVMGPU_VMS_PER_FILE VMs, -EBUSY when
+ * every device MMU context is taken (they are shared with /dev/svmgpuN).
  */
 struct drm_svmgpu_vm_create {
 	__u32 flags;
@@ -153,11 +157,13 @@ struct drm_svmgpu_prefetch {
  * @value: the attribute's value
  * @pad: must be 0
  *
- * Later calls override earlier ones where they overlap. Attributes steer
- * device faults: PREFERRED_LOC VRAM migrates a faulting range to VRAM
- * before mapping it; ATOMIC DEVICE makes device atomics run in VRAM,
- * which the CPU cannot take back for a timeslice. -ENOSPC after
- * DRM_SVMGPU_MADVISE_MAX_RANGES calls on one VM.
+ * Later calls override earlier ones where they overlap; an earlier range
+ * of the same attribute that the new one covers whole is dropped.
+ * Attributes steer device faults: PREFERRED_LOC VRAM migrates a faulting
+ * range to VRAM before mapping it; ATOMIC DEVICE makes device atomics run
+ * in VRAM, which the CPU cannot take back for a timeslice (without sysmem
+ * atomics, DEFAULT does the same: there is no other way). -ENOSPC when
+ * DRM_SVMGPU_MADVISE_MAX_RANGES ranges are set.
  */
 struct drm_svmgpu_madvise {
 	__u32 vm_id;
