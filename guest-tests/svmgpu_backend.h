@@ -304,4 +304,20 @@ static inline __u64 be_evicted(struct backend *be)
 	return stats(be->fd).evicted;
 }
 
+/* One SVMGPU_RES_* byte per page of [addr, addr + npages pages). */
+static inline int be_residency(struct backend *be, void *addr,
+			       unsigned long npages, __u8 *bytes)
+{
+	struct drm_svmgpu_residency r = {
+		.vm_id = be->vm,
+		.npages = npages,
+		.addr = (uintptr_t)addr,
+		.bytes = (uintptr_t)bytes,
+	};
+
+	if (!be->drm)
+		return dev_residency(be->fd, addr, npages, bytes);
+	return ioctl(be->fd, DRM_IOCTL_SVMGPU_RESIDENCY, &r) ? -errno : 0;
+}
+
 #endif /* SVMGPU_BACKEND_H */

@@ -856,7 +856,9 @@ TEST(render_node_rejects_bad_input)
 	struct drm_svmgpu_madvise ma = { 0 };
 	struct drm_svmgpu_vm_destroy vd = { 0 };
 	struct drm_svmgpu_vm_stats vs = { 0 };
+	struct drm_svmgpu_residency rs = { 0 };
 	struct svmgpu_user_cmd c = { .op = 99 };
+	__u8 res[4];
 	__u8 *p = map_anon(PAGE, PROT_READ | PROT_WRITE);
 	__u32 vm = 0;
 	int fd;
@@ -930,6 +932,23 @@ TEST(render_node_rejects_bad_input)
 	EXPECT_EQ(vs.commands, 0);	/* nothing ran */
 	EXPECT_EQ(vs.faults, 0);
 
+	rs.vm_id = vm;
+	rs.addr = (uintptr_t)p;
+	rs.bytes = (uintptr_t)res;
+	EXPECT_EQ(ioctl(fd, DRM_IOCTL_SVMGPU_RESIDENCY, &rs), -1);	/* 0 pages */
+	EXPECT_EQ(errno, EINVAL);
+	rs.npages = SVMGPU_RESIDENCY_MAX_PAGES + 1;
+	EXPECT_EQ(ioctl(fd, DRM_IOCTL_SVMGPU_RESIDENCY, &rs), -1);
+	EXPECT_EQ(errno, EINVAL);
+	rs.npages = 1;
+	rs.addr = (uintptr_t)p + 8;
+	EXPECT_EQ(ioctl(fd, DRM_IOCTL_SVMGPU_RESIDENCY, &rs), -1);
+	EXPECT_EQ(errno, EINVAL);
+	rs.addr = (uintptr_t)p;
+	rs.bytes = 8;
+	EXPECT_EQ(ioctl(fd, DRM_IOCTL_SVMGPU_RESIDENCY, &rs), -1);
+	EXPECT_EQ(errno, EFAULT);
+
 	vd.vm_id = vm + 100;
 	EXPECT_EQ(ioctl(fd, DRM_IOCTL_SVMGPU_VM_DESTROY, &vd), -1);
 	EXPECT_EQ(errno, ENOENT);
@@ -969,6 +988,23 @@ TEST(vm_lifetime)
 		close(fd);	/* VMs 0 and 2 go with the file */
 	}
 	munmap(p, len);
+}
+
+/* One file holds at most DRM_SVMGPU_VMS_PER_FILE VMs: ENOSPC after. */
+TEST(vms_per_file_limit)
+{
+	__u32 vm[DRM_SVMGPU_VMS_PER_FILE];
+	__u32 extra = 0;
+	int fd;
+
+	if (!backend_is_drm())
+		SKIP(return, "render-node VMs");
+	fd = open_render_node();
+	ASSERT_GE(fd, 0);
+	for (int i = 0; i < DRM_SVMGPU_VMS_PER_FILE; i++)
+		ASSERT_EQ(vm_create(fd, &vm[i]), 0);
+	EXPECT_EQ(vm_create(fd, &extra), -ENOSPC);
+	close(fd);
 }
 
 /* The VMs of one file are separate address spaces' contexts. */
@@ -1343,6 +1379,65 @@ TEST_F(sys, processes_many_malloc_vram)
 	}
 	EXPECT_EQ(heap[PAGE], 0x18);
 	free(heap);
+}
+
+/* How many of @n residency bytes have @where and all of @bits. */
+static unsigned long res_count(const __u8 *b, unsigned long n, __u8 where,
+			       __u8 bits)
+{
+	unsigned long c = 0;
+
+	for (unsigned long i = 0; i < n; i++)
+		c += (b[i] & SVMGPU_RES_WHERE_MASK) == where &&
+		     (b[i] & bits) == bits;
+	return c;
+}
+
+/* Residency: what the CPU and the device map, read without faulting. */
+TEST_F(sys, residency)
+{
+	enum { N = 64 };
+	__u8 *p = map_anon(N * PAGE, PROT_READ | PROT_WRITE), res[N];
+	__u64 pages;
+
+	ASSERT_NE(p, NULL);
+	ASSERT_EQ(madvise(p, N * PAGE, MADV_NOHUGEPAGE), 0);
+	ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+	EXPECT_EQ(res_count(res, N, SVMGPU_RES_NONE, 0), N);
+	/* the walk faulted nothing in */
+	ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+	EXPECT_EQ(res_count(res, N, SVMGPU_RES_NONE, 0), N);
+
+	memset(p, 1, N * PAGE / 2);
+	ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+	EXPECT_EQ(res_count(res, N / 2, SVMGPU_RES_SYSTEM,
+			    SVMGPU_RES_READ | SVMGPU_RES_WRITE), N / 2);
+	EXPECT_EQ(res_count(res + N / 2, N / 2, SVMGPU_RES_NONE, 0), N / 2);
+	EXPECT_EQ(res_count(res, N, SVMGPU_RES_SYSTEM, SVMGPU_RES_DEV_MAPPED),
+		  0);
+
+	ASSERT_EQ(be_fill(&self->be, p, 0x0202020202020202ull, PAGE), 0);
+	ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+	EXPECT_TRUE(res[0] & SVMGPU_RES_DEV_MAPPED);
+
+	if (path_has_vram(&self->be)) {
+		ASSERT_EQ(be_prefetch_vram(&self->be, p, N * PAGE, &pages), 0);
+		ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+		EXPECT_EQ(res_count(res, N, SVMGPU_RES_VRAM, 0), N);
+		if (self->be.drm)	/* a prefetch maps what it moves */
+			EXPECT_EQ(res_count(res, N, SVMGPU_RES_VRAM,
+					    SVMGPU_RES_DEV_MAPPED), N);
+		/* the CPU takes one page back */
+		EXPECT_EQ(p[0], 2);
+		ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+		EXPECT_EQ(res[0] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_SYSTEM);
+	}
+	ASSERT_EQ(munmap(p + N * PAGE / 2, N * PAGE / 2), 0);
+	ASSERT_EQ(be_residency(&self->be, p, N, res), 0);
+	EXPECT_EQ(res_count(res + N / 2, N / 2, SVMGPU_RES_NONE, 0), N / 2);
+	EXPECT_EQ(res_count(res + N / 2, N / 2, SVMGPU_RES_NONE,
+			    SVMGPU_RES_DEV_MAPPED), 0);
+	munmap(p, N * PAGE / 2);
 }
 
 /*

@@ -352,6 +352,32 @@ static int svmgpu_ioctl_vm_stats(struct drm_device *drm, void *data,
 	return 0;
 }
 
+static int svmgpu_ioctl_residency(struct drm_device *drm, void *data,
+				  struct drm_file *file)
+{
+	struct drm_svmgpu_residency *args = data;
+	struct svmgpu_vm *vm;
+	u8 *bytes;
+	int ret;
+
+	if (!args->npages || args->npages > SVMGPU_RESIDENCY_MAX_PAGES ||
+	    !PAGE_ALIGNED(args->addr) ||
+	    !svmgpu_user_range_ok(args->addr, (u64)args->npages << PAGE_SHIFT))
+		return -EINVAL;
+	vm = svmgpu_vm_get(file, args->vm_id);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+	bytes = kvmalloc(args->npages, GFP_KERNEL);
+	ret = bytes ? svmgpu_vm_residency(vm, args->addr, args->npages, bytes) :
+		      -ENOMEM;
+	if (!ret && copy_to_user(u64_to_user_ptr(args->bytes), bytes,
+				 args->npages))
+		ret = -EFAULT;
+	kvfree(bytes);
+	svmgpu_mmu_put(&vm->mmu);
+	return ret;
+}
+
 static const struct drm_ioctl_desc svmgpu_drm_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SVMGPU_QUERY, svmgpu_ioctl_query, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SVMGPU_VM_CREATE, svmgpu_ioctl_vm_create,
@@ -364,6 +390,8 @@ static const struct drm_ioctl_desc svmgpu_drm_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SVMGPU_MADVISE, svmgpu_ioctl_madvise,
 			  DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SVMGPU_VM_STATS, svmgpu_ioctl_vm_stats,
+			  DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMGPU_RESIDENCY, svmgpu_ioctl_residency,
 			  DRM_RENDER_ALLOW),
 };
 

@@ -426,6 +426,9 @@ int svmgpu_pt_map_huge(struct svmgpu_mmu *mmu, u64 va, u64 pte,
 u64 svmgpu_pt_lookup(struct svmgpu_mmu *mmu, u64 va);
 unsigned long svmgpu_pt_clear(struct svmgpu_mmu *mmu, u64 start, u64 end);
 bool svmgpu_mmu_maps(struct svmgpu_mmu *mmu, u64 addr, u8 access);
+int svmgpu_residency_mm(struct svmgpu_mmu *mmu, struct mm_struct *mm,
+			struct mmu_interval_notifier *mni, void *owner,
+			unsigned long start, unsigned long npages, u8 *bytes);
 
 /* svmgpu_svm.c */
 struct svmgpu_ctx *svmgpu_ctx_create(struct svmgpu_device *gdev);
@@ -463,6 +466,7 @@ int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n);
 unsigned int svmgpu_atomic_timeslice_ms(void);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
+bool svmgpu_is_vram_page(struct svmgpu_device *gdev, struct page *page);
 
 /* === the render node on drm_gpusvm (svmgpu_gpusvm.c) === */
 #if IS_ENABLED(CONFIG_DRM_GPUSVM)

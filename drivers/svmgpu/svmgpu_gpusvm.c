@@ -686,3 +686,50 @@ u64 svmgpu_vm_ranges(struct svmgpu_vm *vm)
 	mutex_unlock(&vm->lock);
 	return ranges;
 }
+
+/* A notifier of the residency walk only: nothing to unmap, the sequence. */
+static bool svmgpu_vm_walk_invalidate(struct mmu_interval_notifier *mni,
+				      const struct mmu_notifier_range *range,
+				      unsigned long cur_seq)
+{
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svmgpu_vm_walk_ops = {
+	.invalidate = svmgpu_vm_walk_invalidate,
+};
+
+/**
+ * svmgpu_vm_residency() - where the pages of a range of a VM's mm are
+ * @vm: the VM
+ * @start: page-aligned start
+ * @npages: 1 to SVMGPU_RESIDENCY_MAX_PAGES
+ * @bytes: out: one SVMGPU_RES_* byte per page (svmgpu_residency_mm())
+ *
+ * The walk needs an interval notifier over the range; the VM's are
+ * drm_gpusvm's, created per fault, so a short-lived one serves.
+ *
+ * Return: 0, -ESRCH if the mm is gone, -ENOMEM, -EBUSY.
+ */
+int svmgpu_vm_residency(struct svmgpu_vm *vm, unsigned long start,
+			unsigned long npages, u8 *bytes)
+{
+	struct mmu_interval_notifier mni;
+	int ret;
+
+	if (!mmget_not_zero(vm->mm))
+		return -ESRCH;
+	ret = mmu_interval_notifier_insert(&mni, vm->mm, start,
+					   npages << PAGE_SHIFT,
+					   &svmgpu_vm_walk_ops);
+	if (!ret) {
+		ret = svmgpu_residency_mm(&vm->mmu, vm->mm, &mni,
+					  vm->mmu.gdev->devmem_pfn ?
+					  vm->gpusvm.drm : NULL,
+					  start, npages, bytes);
+		mmu_interval_notifier_remove(&mni);
+	}
+	mmput(vm->mm);
+	return ret;
+}

@@ -78,6 +78,8 @@ void svmgpu_vm_close(struct svmgpu_vm *vm);
 int svmgpu_vm_prefetch(struct svmgpu_vm *vm, u64 start, u64 end,
 		       enum svmgpu_place place, u64 *pages);
 u64 svmgpu_vm_ranges(struct svmgpu_vm *vm);
+int svmgpu_vm_residency(struct svmgpu_vm *vm, unsigned long start,
+			unsigned long npages, u8 *bytes);
 
 /* svmgpu_pagemap.c */
 int svmgpu_pagemap_init(struct svmgpu_device *gdev, void *owner);

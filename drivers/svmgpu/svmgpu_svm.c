@@ -876,48 +876,6 @@ static int svmgpu_ctx_service_fault(struct svmgpu_mmu *mmu, u64 addr,
 	return ret;
 }
 
-/* One residency byte from one hmm pfn. */
-static u8 svmgpu_residency_byte(struct svmgpu_device *gdev, unsigned long pfn)
-{
-	struct page *page;
-	u8 b;
-
-	if (!(pfn & HMM_PFN_VALID) || (pfn & HMM_PFN_ERROR))
-		return SVMGPU_RES_NONE;
-	page = hmm_pfn_to_page(pfn);
-	if (svmgpu_is_own_vram_page(gdev, page))
-		b = SVMGPU_RES_VRAM;
-	else if (is_zone_device_page(page))
-		b = SVMGPU_RES_OTHER;
-	else
-		b = SVMGPU_RES_SYSTEM;
-	b |= SVMGPU_RES_READ;
-	if (pfn & HMM_PFN_WRITE)
-		b |= SVMGPU_RES_WRITE;
-	if (hmm_pfn_to_map_order(pfn) >= SVMGPU_HUGE_SHIFT - PAGE_SHIFT)
-		b |= SVMGPU_RES_HUGE;
-	return b;
-}
-
-/* The SVMGPU_RES_DEV_* bits of @npages residency bytes from @start. */
-static void svmgpu_residency_device(struct svmgpu_ctx *ctx,
-				    unsigned long start, unsigned long npages,
-				    u8 *bytes)
-{
-	unsigned long i;
-	u64 e;
-
-	mutex_lock(&ctx->mmu.pt_lock);
-	for (i = 0; ctx->mmu.root && i < npages; i++) {
-		e = svmgpu_pt_lookup(&ctx->mmu, start + i * PAGE_SIZE);
-		if (e & SVMGPU_PTE_VALID)
-			bytes[i] |= SVMGPU_RES_DEV_MAPPED;
-		if (e & SVMGPU_PTE_HUGE)
-			bytes[i] |= SVMGPU_RES_DEV_HUGE;
-	}
-	mutex_unlock(&ctx->mmu.pt_lock);
-}
-
 /**
  * svmgpu_residency() - where the pages of a user range are
  * @ctx: the context (its mm)
@@ -925,67 +883,14 @@ static void svmgpu_residency_device(struct svmgpu_ctx *ctx,
  * @npages: number of pages, at most SVMGPU_RESIDENCY_MAX_PAGES
  * @bytes: out: one SVMGPU_RES_* byte per page
  *
- * Reads the CPU page tables with hmm_range_fault() without faulting:
- * nothing is populated or moved. Holes and inaccessible pages read as
- * SVMGPU_RES_NONE. Then the device's page tables, for the SVMGPU_RES_DEV_*
- * bits.
+ * See svmgpu_residency_mm(); the context's notifier serves the walk.
  * Return: 0, -ESRCH if the mm is gone, -ENOMEM, -EBUSY.
  */
 int svmgpu_residency(struct svmgpu_ctx *ctx, unsigned long start,
 		     unsigned long npages, u8 *bytes)
 {
-	struct mm_struct *mm = ctx->mm;
-	unsigned long *pfns, i, addr, timeout;
-	int ret = 0;
-
-	pfns = kvcalloc(npages, sizeof(*pfns), GFP_KERNEL);
-	if (!pfns)
-		return -ENOMEM;
-	if (!mmget_not_zero(mm)) {
-		kvfree(pfns);
-		return -ESRCH;
-	}
-	memset(bytes, SVMGPU_RES_NONE, npages);
-	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	mmap_read_lock(mm);
-	/* hmm_range_fault() wants one VMA at a time; holes stay NONE. */
-	for (addr = start; addr < start + npages * PAGE_SIZE;) {
-		struct vm_area_struct *vma = find_vma(mm, addr);
-		unsigned long end = start + npages * PAGE_SIZE;
-		struct hmm_range range = {
-			.notifier = &ctx->notifier,
-			.dev_private_owner = ctx->mmu.gdev,
-		};
-
-		if (!vma || vma->vm_start >= end)
-			break;
-		range.start = max(addr, vma->vm_start);
-		range.end = min(end, vma->vm_end);
-		range.hmm_pfns = pfns + ((range.start - start) >> PAGE_SHIFT);
-		do {
-			if (time_after(jiffies, timeout)) {
-				ret = -EBUSY;
-				goto out;
-			}
-			range.notifier_seq =
-				mmu_interval_read_begin(&ctx->notifier);
-			ret = hmm_range_fault(&range);
-		} while (ret == -EBUSY);
-		if (ret && ret != -EFAULT)
-			goto out;
-		ret = 0;
-		for (i = 0; i < (range.end - range.start) >> PAGE_SHIFT; i++)
-			bytes[((range.start - start) >> PAGE_SHIFT) + i] =
-				svmgpu_residency_byte(ctx->mmu.gdev,
-						      range.hmm_pfns[i]);
-		addr = range.end;
-	}
-	svmgpu_residency_device(ctx, start, npages, bytes);
-out:
-	mmap_read_unlock(mm);
-	mmput(mm);
-	kvfree(pfns);
-	return ret;
+	return svmgpu_residency_mm(&ctx->mmu, ctx->mm, &ctx->notifier,
+				   ctx->mmu.gdev, start, npages, bytes);
 }
 
 /* === whole-range mirroring, for the dmirror interface === */

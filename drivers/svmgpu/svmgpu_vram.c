@@ -114,6 +114,21 @@ bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 	       page_pgmap(page) == &gdev->pgmap;
 }
 
+/**
+ * svmgpu_is_vram_page() - is @page in @gdev's VRAM, for either SVM path
+ * @gdev: the device
+ * @page: any page
+ *
+ * Return: true for a page of the own core's pagemap or of the render
+ * node's device memory (svmgpu_pagemap.c).
+ */
+bool svmgpu_is_vram_page(struct svmgpu_device *gdev, struct page *page)
+{
+	return svmgpu_is_own_vram_page(gdev, page) ||
+	       (gdev->devmem_pfn && is_device_private_page(page) &&
+		page_pgmap(page) == &gdev->devmem_pgmap);
+}
+
 /*
  * 2 MiB device folios in private mode only: the core cannot migrate a
  * device-coherent THP back, since the CPU maps it with a present huge PMD,

@@ -27,7 +27,7 @@
 #include "svmgpu.h"
 
 #define DRM_SVMGPU_UAPI_MAJOR		1
-#define DRM_SVMGPU_UAPI_MINOR		0
+#define DRM_SVMGPU_UAPI_MINOR		1
 
 /**
  * struct drm_svmgpu_query - what the device and the driver offer
@@ -209,6 +209,24 @@ struct drm_svmgpu_vm_stats {
 	__u64 spurious;
 };
 
+/**
+ * struct drm_svmgpu_residency - (1.1) where the pages of a range are
+ * @vm_id: the VM
+ * @npages: 1 to SVMGPU_RESIDENCY_MAX_PAGES
+ * @addr: page-aligned start
+ * @bytes: user pointer to @npages bytes: one SVMGPU_RES_* byte of
+ *	<svmgpu.h> per page, as /dev/svmgpuN's RESIDENCY gives them
+ *
+ * Reads the CPU's page tables without faulting anything in or moving it,
+ * then the VM's device page table for the SVMGPU_RES_DEV_* bits.
+ */
+struct drm_svmgpu_residency {
+	__u32 vm_id;
+	__u32 npages;
+	__u64 addr;
+	__u64 bytes;
+};
+
 #define DRM_SVMGPU_QUERY		0x00
 #define DRM_SVMGPU_VM_CREATE		0x01
 #define DRM_SVMGPU_VM_DESTROY		0x02
@@ -216,6 +234,7 @@ struct drm_svmgpu_vm_stats {
 #define DRM_SVMGPU_PREFETCH		0x04
 #define DRM_SVMGPU_MADVISE		0x05
 #define DRM_SVMGPU_VM_STATS		0x06
+#define DRM_SVMGPU_RESIDENCY		0x07
 
 /*
  * DRM_IOCTL_BASE and DRM_COMMAND_BASE of <drm/drm.h>, spelled out so that
@@ -240,5 +259,7 @@ struct drm_svmgpu_vm_stats {
 	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(MADVISE), struct drm_svmgpu_madvise)
 #define DRM_IOCTL_SVMGPU_VM_STATS \
 	_IOWR(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(VM_STATS), struct drm_svmgpu_vm_stats)
+#define DRM_IOCTL_SVMGPU_RESIDENCY \
+	_IOW(DRM_SVMGPU_IOCTL_BASE, DRM_SVMGPU_NR(RESIDENCY), struct drm_svmgpu_residency)
 
 #endif /* _UAPI_SVMGPU_DRM_H */
