@@ -150,6 +150,23 @@ TEST(device_enumerates)
 	}
 }
 
+/* A decimal attribute of the device's sysfs directory; -1 if unreadable. */
+static unsigned long long sysfs_ull(const struct gpu *gpu, const char *attr)
+{
+	char path[PATH_MAX], line[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%.*s/%s", (int)sizeof(gpu->sysfs) - 1,
+		 gpu->sysfs, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return -1ull;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	return line[0] ? strtoull(line, NULL, 10) : -1ull;
+}
+
 TEST(driver_binds_and_agrees)
 {
 	struct gpu gpus[MAX_GPUS];
@@ -181,6 +198,9 @@ TEST(driver_binds_and_agrees)
 		snprintf(buf, sizeof(buf), "svmgpu%u", info.minor);
 		EXPECT_STREQ(buf, name);
 		close(fd);
+		/* the DMA mask is what a PTE can hold, not 64 bits */
+		EXPECT_EQ(sysfs_ull(&gpus[i], "dma_mask_bits"),
+			  SVMGPU_DMA_ADDR_BITS);
 	}
 }
 

@@ -1208,7 +1208,8 @@ static size_t vram_size(struct backend *be)
 	return info.vram_size;
 }
 
-TEST_F(sys, evict_malloc)
+/* 2x VRAM through TCG: more than the harness's 30 s on a debug kernel */
+TEST_F_TIMEOUT(sys, evict_malloc, 180)
 {
 	__u64 before;
 
@@ -1220,7 +1221,7 @@ TEST_F(sys, evict_malloc)
 }
 
 /* processes-evict-malloc: three processes, together 2x VRAM, at once. */
-TEST_F(sys, processes_evict_malloc)
+TEST_F_TIMEOUT(sys, processes_evict_malloc, 180)
 {
 	enum { N = 3 };
 	size_t each = (2 * vram_size(&self->be) / N) & ~(THP_SIZE - 1);

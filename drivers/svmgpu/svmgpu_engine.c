@@ -404,7 +404,9 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 	int ret;
 
 	pci_set_master(pdev);
-	ret = dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	/* PTEs hold 52 address bits; descriptors 64, but PTEs reach more */
+	ret = dma_set_mask_and_coherent(&pdev->dev,
+					DMA_BIT_MASK(SVMGPU_DMA_ADDR_BITS));
 	if (ret)
 		return ret;
 

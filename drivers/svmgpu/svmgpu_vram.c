@@ -1229,6 +1229,24 @@ static void svmgpu_device_put_action(void *gdev)
 	svmgpu_device_put(gdev);
 }
 
+static void svmgpu_kvfree_action(void *p)
+{
+	kvfree(p);
+}
+
+/*
+ * A zeroed device-managed array that may exceed what kmalloc can give: one
+ * entry per VRAM page is 32 MiB at the 16 GiB maximum.
+ */
+static void *svmgpu_devm_kvcalloc(struct device *dev, size_t n, size_t size)
+{
+	void *p = kvcalloc(n, size, GFP_KERNEL);
+
+	if (!p || devm_add_action_or_reset(dev, svmgpu_kvfree_action, p))
+		return NULL;
+	return p;
+}
+
 /**
  * svmgpu_vram_init() - give VRAM struct pages: device-private ones over a
  *	free physical range (private mode), device-coherent ones over the
@@ -1275,9 +1293,9 @@ int svmgpu_vram_init(struct svmgpu_device *gdev)
 	}
 	gdev->vram_bitmap = devm_bitmap_zalloc(dev, gdev->vram_size >> PAGE_SHIFT,
 					       GFP_KERNEL);
-	gdev->vram_hold_until = devm_kcalloc(dev, gdev->vram_size >> PAGE_SHIFT,
-					     sizeof(*gdev->vram_hold_until),
-					     GFP_KERNEL);
+	gdev->vram_hold_until = svmgpu_devm_kvcalloc(dev,
+						     gdev->vram_size >> PAGE_SHIFT,
+						     sizeof(*gdev->vram_hold_until));
 	gdev->vram_blocks = devm_kcalloc(dev, gdev->vram_size >> SVMGPU_HUGE_SHIFT,
 					 sizeof(*gdev->vram_blocks), GFP_KERNEL);
 	if (!gdev->vram_bitmap || !gdev->vram_hold_until || !gdev->vram_blocks)

@@ -297,6 +297,11 @@
 #define SVMGPU_PTE_VRAM                 SVMGPU_BIT64(3)  /* leaf: VRAM */
 #define SVMGPU_PTE_HUGE                 SVMGPU_BIT64(4)  /* level 1: 2 MiB */
 #define SVMGPU_PTE_ADDR_MASK            0x000ffffffffff000ull
+/*
+ * A leaf or table entry holds 52 address bits: system memory the device
+ * reaches through its page tables must lie below 2^52 (the DMA mask).
+ */
+#define SVMGPU_DMA_ADDR_BITS            52
 /* Any other bit set is an MMU error (SVMGPU_DESC_STATUS_MMU_ERROR). */
 #define SVMGPU_PTE_RESERVED_MASK        0xfff00000000001e0ull
 
