@@ -208,6 +208,9 @@ struct svmgpu_mmu_ops {
  *	never allocates under @pt_lock (reclaim may call a notifier, which
  *	takes it); refilled outside it (svmgpu_mmu_refill())
  * @stats: per-context counters
+ * @reap: leaves taken out of live tables whose DMA mappings are released
+ *	after the next TLB invalidation (svmgpu_pt_reap()); under @pt_lock
+ * @nreap: entries of @reap used
  */
 struct svmgpu_mmu {
 	struct svmgpu_device *gdev;
@@ -219,6 +222,11 @@ struct svmgpu_mmu {
 	struct svmgpu_pt *root;
 	struct svmgpu_pt *spare[SVMGPU_PT_LEVELS - 1];
 	struct svmgpu_counters stats;
+	struct {
+		u64 pte;
+		int level;
+	} reap[64];
+	unsigned int nreap;
 };
 
 /**
@@ -425,6 +433,7 @@ int svmgpu_pt_map_huge(struct svmgpu_mmu *mmu, u64 va, u64 pte,
 		       bool *replaced, struct svmgpu_pt **table);
 u64 svmgpu_pt_lookup(struct svmgpu_mmu *mmu, u64 va);
 unsigned long svmgpu_pt_clear(struct svmgpu_mmu *mmu, u64 start, u64 end);
+void svmgpu_pt_reap(struct svmgpu_mmu *mmu);
 bool svmgpu_mmu_maps(struct svmgpu_mmu *mmu, u64 addr, u8 access);
 int svmgpu_residency_mm(struct svmgpu_mmu *mmu, struct mm_struct *mm,
 			struct mmu_interval_notifier *mni, void *owner,

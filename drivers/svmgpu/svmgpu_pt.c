@@ -82,7 +82,8 @@ static bool svmgpu_pte_is_leaf(u64 e, int level)
 /*
  * Release the DMA mapping of the system memory a leaf entry of @level
  * points at (a page at level 0, a 2 MiB block at level 1), if the
- * context's leaves own their mappings.
+ * context's leaves own their mappings. Only for a leaf the device can no
+ * longer reach: in a table it never walks again.
  */
 static void svmgpu_pte_release(struct svmgpu_mmu *mmu, u64 pte, int level)
 {
@@ -91,6 +92,46 @@ static void svmgpu_pte_release(struct svmgpu_mmu *mmu, u64 pte, int level)
 			       pte & SVMGPU_PTE_ADDR_MASK,
 			       level ? SVMGPU_HUGE_SIZE : PAGE_SIZE,
 			       DMA_BIDIRECTIONAL);
+}
+
+/**
+ * svmgpu_pt_reap() - release the mappings of leaves cleared or replaced
+ * @mmu: the context, pt_lock held
+ *
+ * A leaf taken out of a live table may still be in the device TLB, so its
+ * DMA mapping must outlive the synchronous TLB invalidation that follows
+ * (xe's order; with an IOMMU the other order lets the device hit an
+ * unmapped IOVA). Clearing and replacing leaves therefore only queue the
+ * release; the caller calls this after its TLB invalidation, before it
+ * drops pt_lock.
+ */
+void svmgpu_pt_reap(struct svmgpu_mmu *mmu)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&mmu->pt_lock);
+	for (i = 0; i < mmu->nreap; i++)
+		svmgpu_pte_release(mmu, mmu->reap[i].pte, mmu->reap[i].level);
+	mmu->nreap = 0;
+}
+
+/*
+ * A leaf of @level left a live table: queue its release for
+ * svmgpu_pt_reap(). A full queue is emptied behind an invalidation of the
+ * whole context's TLB.
+ */
+static void svmgpu_pte_retire(struct svmgpu_mmu *mmu, u64 pte, int level)
+{
+	if (!mmu->owns_dma || (pte & SVMGPU_PTE_VRAM))
+		return;
+	if (mmu->nreap == ARRAY_SIZE(mmu->reap)) {
+		svmgpu_tlb_invalidate(mmu->gdev, SVMGPU_TLB_INV_CONTEXT,
+				      mmu->id, 0, 0);
+		svmgpu_pt_reap(mmu);
+	}
+	mmu->reap[mmu->nreap].pte = pte;
+	mmu->reap[mmu->nreap].level = level;
+	mmu->nreap++;
 }
 
 /**
@@ -166,7 +207,7 @@ static void svmgpu_pt_set(struct svmgpu_mmu *mmu, struct svmgpu_pt *pt,
 	u64 old = le64_to_cpu(pt->entries[idx]);
 
 	if (svmgpu_pte_is_leaf(old, level)) {
-		svmgpu_pte_release(mmu, old, level);
+		svmgpu_pte_retire(mmu, old, level);
 		*replaced = true;
 	}
 	WRITE_ONCE(pt->entries[idx], cpu_to_le64(e));
@@ -210,7 +251,8 @@ static struct svmgpu_pt *svmgpu_pt_walk(struct svmgpu_mmu *mmu, u64 va,
  * @mmu: the context, pt_lock held, attached
  * @va: the page's device-virtual address
  * @pte: the leaf
- * @replaced: set if a leaf was replaced: the caller invalidates the TLB
+ * @replaced: set if a leaf was replaced: the caller invalidates the TLB,
+ *	then svmgpu_pt_reap()s
  *
  * Return: 0, or -EAGAIN if a spare table ran out (refill and retry).
  */
@@ -302,7 +344,7 @@ static unsigned long svmgpu_pt_clear_level(struct svmgpu_mmu *mmu,
 		e = le64_to_cpu(pt->entries[i]);
 		if (svmgpu_pte_is_leaf(e, level)) {
 			WRITE_ONCE(pt->entries[i], 0);
-			svmgpu_pte_release(mmu, e, level);
+			svmgpu_pte_retire(mmu, e, level);
 			cleared += span >> PAGE_SHIFT;
 		}
 	}
@@ -316,7 +358,7 @@ static unsigned long svmgpu_pt_clear_level(struct svmgpu_mmu *mmu,
  * @end: its end; clamped to the device's virtual address space
  *
  * A 2 MiB leaf that overlaps the range is cleared whole. The caller
- * invalidates the TLB if anything was cleared.
+ * invalidates the TLB if anything was cleared, then svmgpu_pt_reap()s.
  *
  * Return: how many pages the cleared leaves mapped; 0 when detached.
  */
@@ -422,6 +464,7 @@ void svmgpu_mmu_detach(struct svmgpu_mmu *mmu)
 	int level;
 
 	mutex_lock(&mmu->pt_lock);
+	WARN_ON(mmu->nreap);
 	if (mmu->root) {
 		svmgpu_wr64(gdev, SVMGPU_REG_CTX_ROOT_LO(mmu->id), 0);
 		svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_CONTEXT, mmu->id, 0,

@@ -134,6 +134,7 @@ static bool svmgpu_invalidate(struct mmu_interval_notifier *mni,
 		atomic64_inc(&ctx->mmu.stats.invalidations);
 		atomic64_inc(&ctx->mmu.gdev->stats.invalidations);
 	}
+	svmgpu_pt_reap(&ctx->mmu);	/* the DMA mappings, after the TLB */
 	mutex_unlock(&ctx->mmu.pt_lock);
 	return true;
 }
@@ -177,6 +178,7 @@ void svmgpu_unmap_migrating(struct svmgpu_ctx *ctx, unsigned long start,
 	if (cleared)
 		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE,
 				      ctx->mmu.id, start, npages * PAGE_SIZE);
+	svmgpu_pt_reap(&ctx->mmu);
 	mutex_unlock(&ctx->mmu.pt_lock);
 }
 
@@ -374,6 +376,7 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 	if (replaced)
 		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE, ctx->mmu.id,
 				      range->start, range->end - range->start);
+	svmgpu_pt_reap(&ctx->mmu);
 	return ret;
 }
 
@@ -502,6 +505,7 @@ static int svmgpu_commit_huge(struct svmgpu_ctx *ctx, u64 va, u64 pte,
 	if (replaced)
 		svmgpu_tlb_invalidate(ctx->mmu.gdev, SVMGPU_TLB_INV_RANGE, ctx->mmu.id,
 				      va, SVMGPU_HUGE_SIZE);
+	svmgpu_pt_reap(&ctx->mmu);
 	return 0;
 }
 
@@ -526,24 +530,25 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 	u64 huge_pte = 0;
 	int ret = 0;
 
-	if (huge)
+	/*
+	 * The pages are DMA-mapped only after the retry check, under
+	 * pt_lock: until then an invalidation may have freed them.
+	 */
+	mutex_lock(&ctx->mmu.pt_lock);
+	if (mmu_interval_read_retry(range->notifier, range->notifier_seq))
+		ret = -EAGAIN;
+	else if (huge)
 		ret = svmgpu_pfn_to_huge_pte(gdev, range->hmm_pfns[0],
 					     &huge_pte, &huge_dma);
 	for (i = 0; i < npages && !ret && !huge_pte; i++)
 		ret = svmgpu_pfn_to_pte(gdev, range->hmm_pfns[i], &pte[i],
 					&dma[i]);
-	if (!ret) {
-		mutex_lock(&ctx->mmu.pt_lock);
-		if (mmu_interval_read_retry(range->notifier,
-					    range->notifier_seq))
-			ret = -EAGAIN;
-		else if (huge_pte)
-			ret = svmgpu_commit_huge(ctx, range->start, huge_pte,
-						 &huge_dma, &table);
-		else
-			ret = svmgpu_commit_range(ctx, range, pte, dma);
-		mutex_unlock(&ctx->mmu.pt_lock);
-	}
+	if (!ret && huge_pte)
+		ret = svmgpu_commit_huge(ctx, range->start, huge_pte, &huge_dma,
+					 &table);
+	else if (!ret)
+		ret = svmgpu_commit_range(ctx, range, pte, dma);
+	mutex_unlock(&ctx->mmu.pt_lock);
 	if (table)
 		svmgpu_pt_free(&ctx->mmu, table, 0);
 	if (huge_dma)
@@ -750,6 +755,7 @@ static int svmgpu_grant_exclusive(struct svmgpu_ctx *ctx, u64 addr,
 			if (replaced)
 				svmgpu_tlb_invalidate(gdev, SVMGPU_TLB_INV_RANGE,
 						      ctx->mmu.id, addr, PAGE_SIZE);
+			svmgpu_pt_reap(&ctx->mmu);
 			mutex_unlock(&ctx->mmu.pt_lock);
 		}
 		folio_unlock(folio);
