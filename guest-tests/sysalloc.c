@@ -1442,6 +1442,44 @@ TEST_F(sys, residency)
 }
 
 /*
+ * VRAM pages shared copy-on-write by fork: a device write in the parent
+ * must break COW (the child keeps its copy), not be mapped read-only and
+ * fault forever, nor be mapped writable and change the child's copy.
+ */
+TEST_F(sys, fork_vram_cow)
+{
+	size_t len = 256 * 1024;
+	__u8 *p = map_anon(len, PROT_READ | PROT_WRITE);
+	int go[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(p, NULL);
+	if (!path_has_vram(&self->be))
+		SKIP(return, "no device-private VRAM on this path");
+	cpu_pattern(p, len, 90);
+	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, NULL), 0);
+	ASSERT_EQ(pipe(go), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(pattern_errors(p, len, 90) ? 1 : 0);
+	}
+	close(go[0]);
+	EXPECT_EQ(be_fill(&self->be, p, 0x9191919191919191ull, len), 0);
+	EXPECT_EQ(fill_errors(p, len, 0x9191919191919191ull), 0);
+	ASSERT_EQ(write(go[1], "x", 1), 1);
+	close(go[1]);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0) TH_LOG("the child's copy changed");
+	munmap(p, len);
+}
+
+/*
  * Unbinding evicts render-node VRAM too: the pages come back to system
  * memory physically and every byte is intact; the device binds again.
  */

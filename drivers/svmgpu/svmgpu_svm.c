@@ -558,6 +558,22 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 	return ret;
 }
 
+/* Does @range hold one of our VRAM pages that the CPU maps read-only? */
+static bool svmgpu_range_has_readonly_vram(struct svmgpu_device *gdev,
+					   const struct hmm_range *range)
+{
+	unsigned long i, npages = (range->end - range->start) >> PAGE_SHIFT;
+
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = range->hmm_pfns[i];
+
+		if ((pfn & HMM_PFN_VALID) && !(pfn & HMM_PFN_WRITE) &&
+		    svmgpu_is_own_vram_page(gdev, hmm_pfn_to_page(pfn)))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The canonical mirroring loop for the fault at @addr (see the Mirroring
  * DOC section): mirror the aligned SVMGPU_FAULT_WINDOW around it within its
@@ -623,6 +639,19 @@ static int svmgpu_mirror(struct svmgpu_ctx *ctx, u64 addr, u8 access)
 			break;
 
 		i = (addr - range.start) >> PAGE_SHIFT;
+		/*
+		 * hmm_range_fault() reports our own VRAM pages as they are,
+		 * read-only too when a write was asked for: shared
+		 * copy-on-write after fork(). Mapped read-only, the write
+		 * would fault again forever; so once more without claiming
+		 * them, which brings them to system memory, where the write
+		 * fault breaks COW.
+		 */
+		if (write && range.dev_private_owner &&
+		    svmgpu_range_has_readonly_vram(gdev, &range)) {
+			range.dev_private_owner = NULL;
+			continue;
+		}
 		if (access == SVMGPU_ACCESS_ATOMIC &&
 		    !svmgpu_is_own_vram_page(gdev, hmm_pfn_to_page(pfns[i])) &&
 		    !svmgpu_sysmem_atomics(gdev)) {
@@ -931,6 +960,7 @@ static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
 				struct hmm_range *range, u64 *pte,
 				dma_addr_t *dma)
 {
+	void *owner = range->dev_private_owner;
 	struct mm_struct *mm = ctx->mm;
 	unsigned long timeout;
 	int ret;
@@ -953,11 +983,19 @@ static int svmgpu_mirror_window(struct svmgpu_ctx *ctx,
 			continue;
 		if (ret)
 			break;
+		/* COW-shared VRAM pages to break, as in svmgpu_mirror() */
+		if ((range->default_flags & HMM_PFN_REQ_WRITE) &&
+		    range->dev_private_owner &&
+		    svmgpu_range_has_readonly_vram(ctx->mmu.gdev, range)) {
+			range->dev_private_owner = NULL;
+			continue;
+		}
 
 		ret = svmgpu_mirror_commit(ctx, range, true, pte, dma);
 		if (ret != -EAGAIN)
 			break;
 	}
+	range->dev_private_owner = owner;
 	return ret;
 }
 
