@@ -121,12 +121,6 @@ static void mem_free(struct mem *m)
 	m->p = NULL;
 }
 
-/* Fill the first @len bytes with the pattern of @seed, by CPU. */
-static void cpu_pattern(__u8 *p, size_t len, unsigned int seed)
-{
-	pattern_fill(p, len, seed);
-}
-
 /* Bytes of @p that are not the 8-byte @pattern. */
 static size_t fill_errors(const __u8 *p, size_t len, __u64 pattern)
 {
@@ -188,7 +182,7 @@ TEST_F(sysalloc, twice)
 	__u64 faults;
 
 	ASSERT_EQ(mem_alloc(&m, variant->kind, 64 * 1024), 0);
-	cpu_pattern(m.p, m.len, 1);
+	pattern_fill(m.p, m.len, 1);
 	ASSERT_EQ(be_fill(&self->be, m.p, 0x5a5a5a5a5a5a5a5aull, 8192), 0);
 	faults = be_own_faults(&self->be);
 	ASSERT_EQ(be_fill(&self->be, m.p, 0xa5a5a5a5a5a5a5a5ull, 8192), 0);
@@ -264,11 +258,11 @@ TEST_F(sysalloc, many_large)
 
 	ASSERT_EQ(mem_alloc(&a, variant->kind, len), 0);
 	ASSERT_EQ(mem_alloc(&b, variant->kind, len), 0);
-	cpu_pattern(a.p, len, 3);
+	pattern_fill(a.p, len, 3);
 	memset(b.p, 0, len);
 	ASSERT_EQ(be_copy(&self->be, b.p, a.p, len), 0);
 	EXPECT_EQ(pattern_errors(b.p, len, 3), 0);
-	cpu_pattern(b.p, len, 4);
+	pattern_fill(b.p, len, 4);
 	ASSERT_EQ(be_copy(&self->be, a.p, b.p, len), 0);
 	EXPECT_EQ(pattern_errors(a.p, len, 4), 0);
 	mem_free(&a);
@@ -288,7 +282,7 @@ TEST_F(sysalloc, free_new)
 
 		ASSERT_EQ(mem_alloc(&m, variant->kind, len), 0);
 		ASSERT_EQ(mem_alloc(&src, MEM_MMAP, len), 0);
-		cpu_pattern(src.p, len, 10 + round);
+		pattern_fill(src.p, len, 10 + round);
 		memset(m.p, 0, len);
 		ASSERT_EQ(be_copy(&self->be, m.p, src.p, len), 0);
 		EXPECT_EQ(pattern_errors(m.p, len, 10 + round), 0);
@@ -305,10 +299,10 @@ TEST_F(sysalloc, cpu_write_after_device)
 
 	ASSERT_EQ(mem_alloc(&a, variant->kind, len), 0);
 	ASSERT_EQ(mem_alloc(&b, MEM_MMAP, len), 0);
-	cpu_pattern(a.p, len, 20);
+	pattern_fill(a.p, len, 20);
 	ASSERT_EQ(be_copy(&self->be, b.p, a.p, len), 0);
 	EXPECT_EQ(pattern_errors(b.p, len, 20), 0);
-	cpu_pattern(a.p, len, 21);
+	pattern_fill(a.p, len, 21);
 	ASSERT_EQ(be_copy(&self->be, b.p, a.p, len), 0);
 	EXPECT_EQ(pattern_errors(b.p, len, 21), 0);
 	mem_free(&a);
@@ -370,7 +364,7 @@ TEST_F(sys, fault_read_only)
 
 	ASSERT_NE(ro, NULL);
 	ASSERT_NE(dst, NULL);
-	cpu_pattern(ro, 4 * PAGE, 30);
+	pattern_fill(ro, 4 * PAGE, 30);
 	ASSERT_EQ(mprotect(ro, 4 * PAGE, PROT_READ), 0);
 	EXPECT_EQ(be_write32(&self->be, ro + 8, 5), EPERM);
 	EXPECT_EQ(pattern_errors(ro, 4 * PAGE, 30), 0);
@@ -404,7 +398,7 @@ TEST_F(sys, mmap_remap)
 
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(dst, NULL);
-	cpu_pattern(a, len, 40);
+	pattern_fill(a, len, 40);
 	ASSERT_EQ(be_copy(&self->be, dst, a, len), 0);
 	b = mremap(a, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   map_anon(len, PROT_NONE));
@@ -427,7 +421,7 @@ TEST_F(sys, mmap_remap_dontunmap)
 
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(dst, NULL);
-	cpu_pattern(a, len, 41);
+	pattern_fill(a, len, 41);
 	ASSERT_EQ(be_copy(&self->be, dst, a, len), 0);
 	b = mremap(a, len, len, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	ASSERT_NE(b, MAP_FAILED);
@@ -450,7 +444,7 @@ TEST_F(sys, mmap_remap_ro)
 
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(dst, NULL);
-	cpu_pattern(a, len, 42);
+	pattern_fill(a, len, 42);
 	ASSERT_EQ(be_fill(&self->be, dst, 0, len), 0);
 	b = mremap(a, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   map_anon(len, PROT_NONE));
@@ -664,7 +658,7 @@ static void *thread_main(void *p)
 		be = &own;
 	}
 	for (int round = 0; round < 4; round++) {
-		cpu_pattern(src, len, t->id * 16 + round);
+		pattern_fill(src, len, t->id * 16 + round);
 		memset(buf, 0, len);
 		if (be_copy(be, buf, src, len) ||
 		    pattern_errors(buf, len, t->id * 16 + round))
@@ -1097,7 +1091,7 @@ TEST_F(sys, prefetch_vram)
 	ASSERT_NE(p, NULL);
 	if (!path_has_vram(&self->be))
 		SKIP(return, "no device-private VRAM on this path");
-	cpu_pattern(p, len, 50);
+	pattern_fill(p, len, 50);
 	before = be_migrated_to_vram(&self->be);
 	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
 	EXPECT_EQ(pages, len / PAGE);
@@ -1121,7 +1115,7 @@ TEST_F(sys, prefetch_vram_then_system)
 	ASSERT_NE(p, NULL);
 	if (!path_has_vram(&self->be))
 		SKIP(return, "no device-private VRAM on this path");
-	cpu_pattern(p, len, 51);
+	pattern_fill(p, len, 51);
 	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, &pages), 0);
 	ASSERT_EQ(be_fill(&self->be, p, 0x5151515151515151ull, PAGE), 0);
 	ASSERT_EQ(be_prefetch_system(&self->be, p, len, &pages), 0);
@@ -1144,7 +1138,7 @@ TEST_F(sys, madvise_preferred_vram)
 	if (!path_has_vram(&self->be))
 		SKIP(return, "no device-private VRAM on this path");
 	memset(p, 0, len);
-	cpu_pattern(src, len, 52);
+	pattern_fill(src, len, 52);
 	ASSERT_EQ(be_madvise(&self->be, p, len, DRM_SVMGPU_ATTR_PREFERRED_LOC,
 			     DRM_SVMGPU_REGION_VRAM), 0);
 	before = be_migrated_to_vram(&self->be);
@@ -1457,7 +1451,7 @@ TEST_F(sys, fork_vram_cow)
 	ASSERT_NE(p, NULL);
 	if (!path_has_vram(&self->be))
 		SKIP(return, "no device-private VRAM on this path");
-	cpu_pattern(p, len, 90);
+	pattern_fill(p, len, 90);
 	ASSERT_EQ(be_prefetch_vram(&self->be, p, len, NULL), 0);
 	ASSERT_EQ(pipe(go), 0);
 	pid = fork();
@@ -1506,7 +1500,7 @@ TEST(unbind_evicts_devmem)
 	close(fd);
 	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
 		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
-	cpu_pattern(p, len, 80);
+	pattern_fill(p, len, 80);
 	ASSERT_EQ(be_prefetch_vram(&be, p, len, NULL), 0);
 	ASSERT_EQ(be_copy(&be, p, p + PAGE, PAGE), 0);
 	be_close(&be);

@@ -475,6 +475,7 @@ int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 unsigned int svmgpu_copy_merge(struct svmgpu_cmd *cmds, unsigned int n);
 unsigned int svmgpu_atomic_timeslice_ms(void);
 bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page);
+bool svmgpu_is_devmem_page(struct svmgpu_device *gdev, struct page *page);
 bool svmgpu_is_vram_page(struct svmgpu_device *gdev, struct page *page);
 
 /* === the render node on drm_gpusvm (svmgpu_gpusvm.c) === */

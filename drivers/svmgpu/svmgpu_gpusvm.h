@@ -85,6 +85,5 @@ int svmgpu_vm_residency(struct svmgpu_vm *vm, unsigned long start,
 int svmgpu_pagemap_init(struct svmgpu_device *gdev, void *owner);
 struct drm_pagemap *svmgpu_pagemap_get(struct svmgpu_device *gdev,
 				       struct drm_device *drm);
-bool svmgpu_is_devmem_page(struct svmgpu_device *gdev, struct page *page);
 
 #endif /* _SVMGPU_GPUSVM_H */

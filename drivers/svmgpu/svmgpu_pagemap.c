@@ -102,19 +102,6 @@ static unsigned long svmgpu_devmem_index(struct svmgpu_device *gdev,
 	return page_to_pfn(page) - gdev->devmem_pfn;
 }
 
-/**
- * svmgpu_is_devmem_page() - is a page render-node device memory of a device
- * @gdev: the device
- * @page: any page
- *
- * Return: true for one of @gdev's drm_pagemap pages.
- */
-bool svmgpu_is_devmem_page(struct svmgpu_device *gdev, struct page *page)
-{
-	return gdev->devmem_pfn && is_device_private_page(page) &&
-	       page_pgmap(page) == &gdev->devmem_pgmap;
-}
-
 static void svmgpu_devmem_free(struct kref *kref)
 {
 	struct svmgpu_devmem *dm = container_of(kref, struct svmgpu_devmem,
@@ -191,10 +178,10 @@ static int svmgpu_devmem_copy(struct svmgpu_device *gdev, struct page **pages,
 	return ret;
 }
 
-static int svmgpu_devmem_copy_to_devmem(struct page **pages,
-					struct drm_pagemap_addr *addr,
-					unsigned long npages,
-					struct dma_fence *pre_migrate_fence)
+/* The copy ops: the device is that of the first device page of the run. */
+static int svmgpu_devmem_copy_run(struct page **pages,
+				  struct drm_pagemap_addr *addr,
+				  unsigned long npages, bool to_vram)
 {
 	unsigned long i;
 
@@ -203,8 +190,16 @@ static int svmgpu_devmem_copy_to_devmem(struct page **pages,
 			return svmgpu_devmem_copy(container_of(page_pgmap(pages[i]),
 							       struct svmgpu_device,
 							       devmem_pgmap),
-						  pages, addr, npages, true);
+						  pages, addr, npages, to_vram);
 	return 0;
+}
+
+static int svmgpu_devmem_copy_to_devmem(struct page **pages,
+					struct drm_pagemap_addr *addr,
+					unsigned long npages,
+					struct dma_fence *pre_migrate_fence)
+{
+	return svmgpu_devmem_copy_run(pages, addr, npages, true);
 }
 
 static int svmgpu_devmem_copy_to_ram(struct page **pages,
@@ -212,15 +207,7 @@ static int svmgpu_devmem_copy_to_ram(struct page **pages,
 				     unsigned long npages,
 				     struct dma_fence *pre_migrate_fence)
 {
-	unsigned long i;
-
-	for (i = 0; i < npages; i++)
-		if (pages[i])
-			return svmgpu_devmem_copy(container_of(page_pgmap(pages[i]),
-							       struct svmgpu_device,
-							       devmem_pgmap),
-						  pages, addr, npages, false);
-	return 0;
+	return svmgpu_devmem_copy_run(pages, addr, npages, false);
 }
 
 static const struct drm_pagemap_devmem_ops svmgpu_devmem_ops = {

@@ -115,6 +115,19 @@ bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 }
 
 /**
+ * svmgpu_is_devmem_page() - is a page render-node device memory of a device
+ * @gdev: the device
+ * @page: any page
+ *
+ * Return: true for one of @gdev's drm_pagemap pages (svmgpu_pagemap.c).
+ */
+bool svmgpu_is_devmem_page(struct svmgpu_device *gdev, struct page *page)
+{
+	return gdev->devmem_pfn && is_device_private_page(page) &&
+	       page_pgmap(page) == &gdev->devmem_pgmap;
+}
+
+/**
  * svmgpu_is_vram_page() - is @page in @gdev's VRAM, for either SVM path
  * @gdev: the device
  * @page: any page
@@ -125,8 +138,7 @@ bool svmgpu_is_own_vram_page(struct svmgpu_device *gdev, struct page *page)
 bool svmgpu_is_vram_page(struct svmgpu_device *gdev, struct page *page)
 {
 	return svmgpu_is_own_vram_page(gdev, page) ||
-	       (gdev->devmem_pfn && is_device_private_page(page) &&
-		page_pgmap(page) == &gdev->devmem_pgmap);
+	       svmgpu_is_devmem_page(gdev, page);
 }
 
 /*
