@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -171,6 +172,112 @@ TEST(eviction_after_reset_of_every_kind)
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
+	close(fd);
+}
+
+/* Has the kernel log a line containing @what (from the start)? */
+static bool kmsg_has(const char *what)
+{
+	char rec[1024];
+	bool found = false;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	while (fd >= 0 && !found && read(fd, rec, sizeof(rec) - 1) > 0) {
+		rec[sizeof(rec) - 1] = 0;
+		found = strstr(rec, what);
+	}
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+struct unbinder {
+	const char *bdf;
+	int ret;
+	pthread_t thread;
+};
+
+static void *unbind_main(void *arg)
+{
+	struct unbinder *u = arg;
+
+	u->ret = write_sysfs("/sys/bus/pci/drivers/svmgpu/unbind", u->bdf);
+	return NULL;
+}
+
+/*
+ * Unbind while data sits in poisoned VRAM: the eviction cannot read it, so
+ * the device goes with it, and says so. A CPU touch of such a page later
+ * must get SIGBUS: there is no hardware left to copy it with (before issue
+ * 14 it dereferenced the cleared PCI device: an oops). The unbind finishes
+ * once the process lets its pages go; the device binds again and works.
+ */
+TEST(unbind_with_poisoned_vram)
+{
+	const char *lost = "unbound with data in VRAM";
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	size_t len = 8 * PAGE;
+	__u8 *buf = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE), *b;
+	struct svmgpu_info info;
+	int status = 0, i;
+	char bdf[32], poison[64];
+	struct unbinder u = { .bdf = bdf, .ret = -1 };
+	__u64 moved = 0;
+	pid_t reader;
+
+	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
+		SKIP(return, "needs the device's debug window");
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(buf, NULL);
+	if (is_coherent(fd))
+		SKIP(return, "coherent VRAM stays readable by the CPU");
+	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
+	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
+		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
+	ASSERT_EQ(madvise(buf, len, MADV_NOHUGEPAGE), 0);
+	pattern_fill(buf, len, 91);
+	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 8);
+	snprintf(poison, sizeof(poison), "poison 0 %ld",
+		 debugfs_value("vram", "size"));
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", poison), 0);
+	close(fd);
+	ASSERT_FALSE(kmsg_has(lost));
+
+	/*
+	 * The unbind blocks until the pages are freed: in a thread (a child
+	 * process would share them, and wait for itself).
+	 */
+	ASSERT_EQ(pthread_create(&u.thread, NULL, unbind_main, &u), 0);
+	/* remove() tries the eviction for 10 s, then gives up and says so */
+	for (i = 0; i < 300 && !kmsg_has(lost); i++)
+		usleep(100 * 1000);
+	ASSERT_TRUE(kmsg_has(lost));
+	usleep(500 * 1000);
+	reader = fork();
+	ASSERT_GE(reader, 0);
+	if (reader == 0)
+		_exit(buf[0] == pattern_byte(0, 91) ? 0 : 3);
+	ASSERT_EQ(waitpid(reader, &status, 0), reader);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
+		TH_LOG("reader status %#x", status);
+
+	/* the process lets the pages go: the unbind completes */
+	ASSERT_EQ(munmap(buf, len), 0);
+	pthread_join(u.thread, NULL);
+	EXPECT_EQ(u.ret, 0);
+	ASSERT_EQ(write_sysfs("/sys/bus/pci/drivers/svmgpu/bind", bdf), 0);
+	/* the poison knob survives the rebinding: lift it, then work */
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "clear"), 0);
+	fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	pattern_fill(a, PAGE, 92);
+	EXPECT_EQ(dev_copy(fd, b, a, PAGE), 0);
+	EXPECT_EQ(pattern_errors(b, PAGE, 92), 0);
 	close(fd);
 }
 

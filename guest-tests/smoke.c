@@ -311,6 +311,46 @@ TEST(module_unload_and_reload)
 }
 
 /* A file held open across unbind must not see freed memory. */
+/*
+ * Probe fails at each stage in turn (module parameter
+ * inject_probe_failure): no device node, no binding, no leftover that a
+ * later load trips over (a second registration of a name, an interrupt
+ * handler of a freed device: the splat scanner and, on the debug kernel,
+ * KASAN watch); then a load without the hook binds every device again.
+ */
+TEST(probe_failure_at_each_stage)
+{
+	const char *ko = getenv("SVMGPU_MODULE");
+	struct gpu gpus[MAX_GPUS];
+	char buf[PATH_MAX], name[64], param[64];
+	int n = find_gpus(gpus), fd;
+
+	ASSERT_GT(n, 0);
+	ASSERT_NE(ko, NULL) TH_LOG("SVMGPU_MODULE not set by the runner");
+	for (int stage = 1; stage <= 4; stage++) {
+		ASSERT_EQ(syscall(SYS_delete_module, "svmgpu", O_NONBLOCK), 0)
+			TH_LOG("rmmod svmgpu: %s", strerror(errno));
+		/* stage 4: the hook off again */
+		snprintf(param, sizeof(param), "inject_probe_failure=%d",
+			 stage < 4 ? stage : 0);
+		fd = open(ko, O_RDONLY | O_CLOEXEC);
+		ASSERT_GE(fd, 0);
+		/* a failed probe fails no module load */
+		ASSERT_EQ(syscall(SYS_finit_module, fd, param, 0), 0)
+			TH_LOG("insmod %s %s: %s", ko, param, strerror(errno));
+		close(fd);
+		for (int i = 0; i < n; i++) {
+			bool bound = bound_driver(&gpus[i], buf, sizeof(buf));
+
+			EXPECT_EQ(bound, stage == 4) TH_LOG("stage %d", stage);
+			fd = open_gpu(&gpus[i], name, sizeof(name));
+			EXPECT_EQ(fd >= 0, stage == 4) TH_LOG("stage %d", stage);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+}
+
 TEST(open_file_survives_unload_attempt)
 {
 	struct gpu gpus[MAX_GPUS];

@@ -54,6 +54,19 @@ linux_patches() {
     done
 }
 
+# The project's patches to QEMU (patches/qemu/README.md), applied after
+# Debian's; qemu_series_key names the series, so that a tree unpacked with
+# another series is unpacked again.
+qemu_patches() {
+    local f
+    for f in "$SVMGPU_TOP"/patches/qemu/*.patch; do
+        [ -e "$f" ] && echo "$f"
+    done
+}
+qemu_series_key() {
+    qemu_patches | while IFS= read -r f; do cat "$f"; done | sha256sum | cut -c1-12
+}
+
 # The tree the guest kernel is built from: the pristine unpacked source
 # plus linux_patches, in a directory named by a digest of the series, so
 # clones with different series never build from the same tree. The

@@ -44,6 +44,28 @@ static void svmgpu_device_release(struct kref *kref)
 	kfree(gdev);
 }
 
+static unsigned int inject_probe_failure;
+module_param(inject_probe_failure, uint, 0644);
+MODULE_PARM_DESC(inject_probe_failure,
+		 "Test hook: probe fails at stage N (1: interrupts and rings set up, 2: VRAM has struct pages, 3: /dev/svmgpuN registered); 0 (default): off");
+
+/**
+ * svmgpu_probe_fault() - fail probe here if the test hook asks for it
+ * @gdev: the device being probed
+ * @stage: where probe is
+ *
+ * Return: -EIO when the module parameter inject_probe_failure names
+ * @stage, else 0. Tests use it to prove each unwind path.
+ */
+int svmgpu_probe_fault(struct svmgpu_device *gdev,
+		       enum svmgpu_probe_stage stage)
+{
+	if (READ_ONCE(inject_probe_failure) != stage)
+		return 0;
+	pci_info(gdev->pdev, "probe failure injected at stage %u\n", stage);
+	return -EIO;
+}
+
 /**
  * svmgpu_device_put() - drop a reference to a device
  * @gdev: the device
@@ -526,39 +548,127 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "evicted %lld\nbytes_copied %lld\nexclusive %lld\n",
 		   atomic64_read(&c->evicted), atomic64_read(&c->bytes_copied),
 		   atomic64_read(&c->exclusive));
-	seq_printf(m, "resets %lld\nspurious %lld\n", atomic64_read(&c->resets),
-		   atomic64_read(&c->spurious));
+	seq_printf(m, "resets %lld\nspurious %lld\ncopy_retries %lld\n",
+		   atomic64_read(&c->resets), atomic64_read(&c->spurious),
+		   atomic64_read(&c->copy_retries));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
 
 /*
  * debugfs: svmgpuN/inject, guest-side fault injection through the device's
- * debug window (only with the device property debug-window=on): "hang"
- * stops the engine until a reset, "dma-error" fails the next command.
+ * debug window (only with the device property debug-window=on). Write one
+ * knob of the window per line: "KNOB VALUE" sets it, "poison OFFSET LEN"
+ * poisons a VRAM range, "clear" sets every knob to 0; "hang" and
+ * "dma-error" alone are "hang 1" and "dma-error-nth 1". Read: the knobs and
+ * how many injections fired (docs/fault-injection.md).
  */
-static ssize_t svmgpu_inject_write(struct file *file, const char __user *ubuf,
-				   size_t len, loff_t *ppos)
+static const struct {
+	const char *name;
+	u32 reg;
+	u32 max;
+} svmgpu_inject_knobs[] = {
+	{ "dma-error-nth", SVMGPU_REG_DBG_DMA_ERROR_NTH, U32_MAX },
+	{ "dma-error-ppm", SVMGPU_REG_DBG_DMA_ERROR_PPM, 1000000 },
+	{ "latency-us", SVMGPU_REG_DBG_LATENCY_US, 1000000 },
+	{ "irq-drop-nth", SVMGPU_REG_DBG_IRQ_DROP_NTH, U32_MAX },
+	{ "irq-dup-nth", SVMGPU_REG_DBG_IRQ_DUP_NTH, U32_MAX },
+	{ "hang", SVMGPU_REG_DBG_HANG, 1 },
+	{ "spurious-ppm", SVMGPU_REG_DBG_SPURIOUS_PPM, 1000000 },
+};
+
+static int svmgpu_inject_show(struct seq_file *m, void *unused)
 {
-	struct svmgpu_device *gdev = file->private_data;
-	char buf[16] = "";
+	struct svmgpu_device *gdev = m->private;
+	unsigned int i;
 
 	if (!(svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_DEBUG_WINDOW))
 		return -ENODEV;
-	if (copy_from_user(buf, ubuf, min(len, sizeof(buf) - 1)))
-		return -EFAULT;
-	if (sysfs_streq(buf, "hang"))
-		svmgpu_wr(gdev, SVMGPU_REG_DBG_HANG, 1);
-	else if (sysfs_streq(buf, "dma-error"))
-		svmgpu_wr(gdev, SVMGPU_REG_DBG_DMA_ERROR_NTH, 1);
-	else
+	for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++)
+		seq_printf(m, "%s %u\n", svmgpu_inject_knobs[i].name,
+			   svmgpu_rd(gdev, svmgpu_inject_knobs[i].reg));
+	seq_printf(m, "poison %#llx %#llx\ninjected %u\n",
+		   svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO) |
+		   (u64)svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_ADDR_HI) << 32,
+		   svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_LEN_LO) |
+		   (u64)svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_LEN_HI) << 32,
+		   svmgpu_rd(gdev, SVMGPU_REG_DBG_INJECTED));
+	return 0;
+}
+
+static int svmgpu_inject_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, svmgpu_inject_show, inode->i_private);
+}
+
+/* One "KNOB [VALUE [VALUE]]" line; 0 or -EINVAL. */
+static int svmgpu_inject_line(struct svmgpu_device *gdev, char *line)
+{
+	char *name = strsep(&line, " \t");
+	u64 v = 1, len = 0;
+	unsigned int i;
+
+	if (sysfs_streq(name, "clear")) {
+		for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++)
+			svmgpu_wr(gdev, svmgpu_inject_knobs[i].reg, 0);
+		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO, 0);
+		return 0;
+	}
+	if (sysfs_streq(name, "poison")) {
+		char *off = strsep(&line, " \t");
+
+		if (!off || !line || kstrtou64(off, 0, &v) ||
+		    kstrtou64(line, 0, &len) || v >= gdev->vram_size ||
+		    len > gdev->vram_size - v)
+			return -EINVAL;
+		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO, v);
+		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO, len);
+		return 0;
+	}
+	if (sysfs_streq(name, "dma-error"))
+		name = "dma-error-nth";
+	if (line && kstrtou64(line, 0, &v))
 		return -EINVAL;
-	return len;
+	for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++) {
+		if (strcmp(name, svmgpu_inject_knobs[i].name))
+			continue;
+		if (v > svmgpu_inject_knobs[i].max)
+			return -EINVAL;
+		svmgpu_wr(gdev, svmgpu_inject_knobs[i].reg, v);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static ssize_t svmgpu_inject_write(struct file *file, const char __user *ubuf,
+				   size_t len, loff_t *ppos)
+{
+	struct svmgpu_device *gdev =
+		((struct seq_file *)file->private_data)->private;
+	char *buf, *cur, *line;
+	int ret = 0;
+
+	if (!(svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_DEBUG_WINDOW))
+		return -ENODEV;
+	if (len > PAGE_SIZE)
+		return -EINVAL;
+	buf = memdup_user_nul(ubuf, len);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	cur = buf;
+	while (!ret && (line = strsep(&cur, "\n")))
+		if (*strim(line))
+			ret = svmgpu_inject_line(gdev, strim(line));
+	kfree(buf);
+	return ret ? ret : len;
 }
 
 static const struct file_operations svmgpu_inject_fops = {
 	.owner = THIS_MODULE,
-	.open = simple_open,
+	.open = svmgpu_inject_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
 	.write = svmgpu_inject_write,
 };
 
@@ -696,6 +806,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	if (ret)
 		goto err_put;
 	ret = svmgpu_vram_init(gdev);
+	if (!ret)
+		ret = svmgpu_probe_fault(gdev, SVMGPU_PROBE_FAIL_VRAM);
 	if (ret)
 		goto err_engine;
 
@@ -711,6 +823,11 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = misc_register(&gdev->misc);
 	if (ret)
 		goto err_engine;
+	ret = svmgpu_probe_fault(gdev, SVMGPU_PROBE_FAIL_REGISTER);
+	if (ret) {
+		misc_deregister(&gdev->misc);
+		goto err_engine;
+	}
 
 	pci_set_drvdata(pdev, gdev);
 	gdev->debugfs = debugfs_create_dir(gdev->misc.name, NULL);
@@ -720,7 +837,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 			    &svmgpu_vram_fops);
 	debugfs_create_file("blocks", 0444, gdev->debugfs, gdev,
 			    &svmgpu_vram_blocks_fops);
-	debugfs_create_file("inject", 0200, gdev->debugfs, gdev,
+	debugfs_create_file("inject", 0600, gdev->debugfs, gdev,
 			    &svmgpu_inject_fops);
 	debugfs_create_file("evict", 0200, gdev->debugfs, gdev,
 			    &svmgpu_evict_fops);
@@ -743,9 +860,39 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 err_engine:
 	svmgpu_engine_stop(gdev);
 	svmgpu_engine_fini(gdev);
+	cancel_work_sync(&gdev->reset_work);
 err_put:
 	svmgpu_device_put(gdev);
 	return ret;
+}
+
+/*
+ * Every byte of VRAM back in system memory before the device goes: a
+ * hung engine is reset first (DOC: Hang recovery). What cannot be evicted
+ * (poisoned VRAM, a page pinned all along) is lost with the device, and
+ * said so: a later CPU access to such a page gets SIGBUS.
+ */
+static void svmgpu_remove_evict(struct svmgpu_device *gdev)
+{
+	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
+	int ret;
+
+	lockdep_assert_held_write(&gdev->remove_lock);
+	ret = svmgpu_vram_evict_all(gdev, NULL);
+	if (ret == -EIO) {
+		pci_warn(gdev->pdev, "engine hung during unbind: resetting it\n");
+		mutex_lock(&ring->lock);
+		ret = svmgpu_device_reset(gdev, true);
+		mutex_unlock(&ring->lock);
+		/* the reset restarted the user ring and the fault queue */
+		svmgpu_engine_stop_faults(gdev);
+		if (!ret)
+			ret = svmgpu_vram_evict_all(gdev, NULL);
+	}
+	if (ret)
+		pci_err(gdev->pdev,
+			"unbound with data in VRAM (%d): its pages are lost, a CPU access gets SIGBUS\n",
+			ret);
 }
 
 static void svmgpu_remove(struct pci_dev *pdev)
@@ -766,7 +913,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	 * ring still runs.
 	 */
 	svmgpu_engine_stop_faults(gdev);
-	svmgpu_vram_evict_all(gdev, NULL);
+	svmgpu_remove_evict(gdev);
 	svmgpu_engine_stop(gdev);
 	for (i = 0; i < SVMGPU_CONTEXTS_MAX; i++) {
 		struct svmgpu_mmu *mmu = svmgpu_mmu_lookup(gdev, i);
@@ -781,7 +928,8 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	gdev->regs = NULL;
 	gdev->pdev = NULL;
 	up_write(&gdev->remove_lock);
-	/* a reset's eviction, queued before: it sees @removed and leaves */
+	/* a reset or its eviction, queued before: they see @removed, leave */
+	cancel_work_sync(&gdev->reset_work);
 	cancel_work_sync(&gdev->evict_work);
 
 	/* The devm mappings of BAR 0 and 2 go when this function returns. */

@@ -159,6 +159,7 @@ struct svmgpu_pt {
  * @exclusive: device-exclusive grants for atomics on system memory
  * @resets: device resets after a hang
  * @spurious: of @faults, those the device flagged SPURIOUS (injected)
+ * @copy_retries: kernel-ring copies run again after a DMA error
  */
 struct svmgpu_counters {
 	atomic64_t faults;
@@ -175,6 +176,7 @@ struct svmgpu_counters {
 	atomic64_t exclusive;
 	atomic64_t resets;
 	atomic64_t spurious;
+	atomic64_t copy_retries;
 };
 
 struct svmgpu_mmu;
@@ -316,6 +318,8 @@ struct svmgpu_ctx {
  *	(svmgpu_pagemap.c), else NULL
  * @evict_lock: one evictor at a time
  * @evict_work: evicts everything after a device reset
+ * @reset_work: resets the device after a kernel-ring copy timed out
+ * @kring_hung: a kernel-ring copy timed out and no reset has followed yet
  * @evict_delay_ms: debugfs test hook: how long each eviction holds its pages
  *	unmapped before copying them (svmgpu_evict_pfns()); 0 is off
  * @debugfs: the device's debugfs directory
@@ -369,6 +373,8 @@ struct svmgpu_device {
 	struct svmgpu_pagemap *dpagemap;
 	struct mutex evict_lock;
 	struct work_struct evict_work;
+	struct work_struct reset_work;
+	bool kring_hung;
 	u32 evict_delay_ms;
 	struct dentry *debugfs;
 };
@@ -397,8 +403,17 @@ static inline bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
 	return svmgpu_rd(gdev, SVMGPU_REG_CAPS) & SVMGPU_CAP_SYSMEM_ATOMICS;
 }
 
+/* Where svmgpu_probe() can be made to fail (module parameter) */
+enum svmgpu_probe_stage {
+	SVMGPU_PROBE_FAIL_ENGINE = 1,	/* interrupts and rings set up */
+	SVMGPU_PROBE_FAIL_VRAM,		/* VRAM has struct pages */
+	SVMGPU_PROBE_FAIL_REGISTER,	/* /dev/svmgpuN registered */
+};
+
 /* svmgpu_drv.c */
 void svmgpu_device_put(struct svmgpu_device *gdev);
+int svmgpu_probe_fault(struct svmgpu_device *gdev,
+		       enum svmgpu_probe_stage stage);
 bool svmgpu_user_range_ok(u64 addr, u64 len);
 int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 			 unsigned int count, u64 timeout_ms);
@@ -412,6 +427,7 @@ void svmgpu_engine_stop(struct svmgpu_device *gdev);
 void svmgpu_engine_fini(struct svmgpu_device *gdev);
 int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout);
+int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked);
 void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
 			   u64 start, u64 len);
 

@@ -25,6 +25,23 @@
  * lost (their submitters get -ETIMEDOUT); VRAM contents survive a reset, so
  * no page is lost.
  *
+ * A kernel-ring copy that times out (SVMGPU_COPY_TIMEOUT) fails its
+ * migration or eviction, which leaves every page where it was, and marks
+ * the engine hung (@kring_hung). It cannot reset the device itself: it
+ * holds the kernel ring's lock, and may be the fault worker, which a reset
+ * waits for. So it queues @reset_work, which takes the locks in order and
+ * resets unless a reset happened meanwhile. Unbinding cannot wait for that
+ * work (it holds @remove_lock), so svmgpu_remove() resets a hung device
+ * itself, under the device lock it already holds.
+ *
+ * DOC: Lost and duplicated interrupts
+ *
+ * Interrupts are hints. A waiter polls its fence every 10 ms, and a user
+ * submission's waiter also queues the fault worker at each poll, which
+ * drains whatever the fault queue holds: a lost fault interrupt costs
+ * 10 ms, not a timeout and a reset. A duplicated interrupt wakes the
+ * waiters or the worker once more, which then find nothing new.
+ *
  * DOC: Device faults
  *
  * The fault interrupt queues fault_work on an ordered workqueue. The worker
@@ -71,6 +88,17 @@ static bool svmgpu_ring_done(struct svmgpu_ring *ring, u64 seqno)
 }
 
 /*
+ * Has the engine gone past slot @end - 1, the FENCE of the submission?
+ * The FENCE is a memory write like any other and may fail (a DMA error):
+ * then no seqno comes, but HEAD still passes it and every status before
+ * it is written. Only one submission is ever on a ring.
+ */
+static bool svmgpu_ring_consumed(struct svmgpu_ring *ring, u32 end)
+{
+	return svmgpu_rd(ring->gdev, SVMGPU_REG_RING_HEAD(ring->id)) == end;
+}
+
+/*
  * Forget whatever the ring still holds: disabling resets head and tail.
  * Used after a timeout, so that the next submitter finds an empty ring.
  */
@@ -103,13 +131,19 @@ static void svmgpu_faultq_program(struct svmgpu_device *gdev)
 	gdev->faultq_head = 0;
 }
 
-/*
- * FLR after a hang, then program everything again. Called with the user
- * ring's lock held; takes the kernel ring's (nested: always in this order).
+/**
+ * svmgpu_device_reset() - FLR after a hang, then program everything again
+ * @gdev: the device
+ * @dev_locked: the caller holds the PCI device lock (svmgpu_remove())
+ *
+ * Context: process; the caller holds the user ring's lock, this takes the
+ * kernel ring's (nested: always in this order).
+ * Return: 0, or the errno of a reset that failed (the rings are then only
+ * restarted).
  */
-static void svmgpu_device_reset(struct svmgpu_ring *ring)
+int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked)
 {
-	struct svmgpu_device *gdev = ring->gdev;
+	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_ring *kring = &gdev->rings[SVMGPU_RING_KERNEL];
 	unsigned int i;
 	int ret;
@@ -117,13 +151,16 @@ static void svmgpu_device_reset(struct svmgpu_ring *ring)
 	lockdep_assert_held(&ring->lock);
 	disable_work_sync(&gdev->fault_work);
 	mutex_lock(&kring->lock);
-	ret = pci_try_reset_function(gdev->pdev);
+	ret = dev_locked ? pci_reset_function_locked(gdev->pdev) :
+			   pci_try_reset_function(gdev->pdev);
 	if (ret) {
-		pci_warn(gdev->pdev, "reset failed (%d): restarting the ring\n",
+		pci_warn(gdev->pdev, "reset failed (%d): restarting the rings\n",
 			 ret);
 		svmgpu_ring_restart(ring);
+		svmgpu_ring_restart(kring);
 		goto out;
 	}
+	WRITE_ONCE(gdev->kring_hung, false);
 	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
 		svmgpu_ring_program(gdev, i);
 	svmgpu_faultq_program(gdev);
@@ -138,6 +175,27 @@ static void svmgpu_device_reset(struct svmgpu_ring *ring)
 out:
 	mutex_unlock(&kring->lock);
 	enable_work(&gdev->fault_work);
+	return ret;
+}
+
+/*
+ * A kernel-ring copy timed out (DOC: Hang recovery): reset, unless the
+ * device was reset since, or is going away.
+ */
+static void svmgpu_reset_work(struct work_struct *work)
+{
+	struct svmgpu_device *gdev =
+		container_of(work, struct svmgpu_device, reset_work);
+	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
+
+	down_read(&gdev->remove_lock);
+	if (!gdev->removed) {
+		mutex_lock(&ring->lock);
+		if (READ_ONCE(gdev->kring_hung))
+			svmgpu_device_reset(gdev, false);
+		mutex_unlock(&ring->lock);
+	}
+	up_read(&gdev->remove_lock);
 }
 
 /**
@@ -160,6 +218,7 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 {
 	struct svmgpu_device *gdev = ring->gdev;
 	unsigned long deadline = jiffies + timeout;
+	u32 end;
 	struct svmgpu_cmd fence = {
 		.opcode = SVMGPU_OP_FENCE,
 		.flags = SVMGPU_SPACE_SYS << SVMGPU_DESC_DST_SPACE_SHIFT,
@@ -181,26 +240,41 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	svmgpu_desc_encode(svmgpu_ring_slot(ring, count), &fence);
 	/* Descriptors must be visible before the doorbell. */
 	dma_wmb();
-	svmgpu_wr(gdev, SVMGPU_REG_RING_TAIL(ring->id),
-		  (ring->tail + count + 1) % SVMGPU_RING_ENTRIES);
+	end = (ring->tail + count + 1) % SVMGPU_RING_ENTRIES;
+	svmgpu_wr(gdev, SVMGPU_REG_RING_TAIL(ring->id), end);
 
 	while (!svmgpu_ring_done(ring, fence.operand)) {
 		if (time_after(jiffies, deadline)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
-		if (wait_event_killable_timeout(gdev->fence_wq,
-						svmgpu_ring_done(ring, fence.operand),
-						SVMGPU_POLL_INTERVAL) < 0) {
+		switch (wait_event_killable_timeout(gdev->fence_wq,
+						    svmgpu_ring_done(ring,
+								     fence.operand),
+						    SVMGPU_POLL_INTERVAL)) {
+		case 0:
+			if (svmgpu_ring_consumed(ring, end)) {
+				dev_dbg(&gdev->pdev->dev,
+					"ring %u: fence %llu not written\n",
+					ring->id, fence.operand);
+				goto done;
+			}
+			/* a user command may wait for a lost fault interrupt */
+			if (ring->id == SVMGPU_RING_USER)
+				queue_work(gdev->wq, &gdev->fault_work);
+			break;
+		case -ERESTARTSYS:
 			ret = -EINTR;
 			break;
 		}
+		if (ret)
+			break;
 	}
 	if (ret == -ETIMEDOUT && ring->id == SVMGPU_RING_USER) {
 		dev_warn_ratelimited(&gdev->pdev->dev,
 				     "ring %u timed out: resetting the device\n",
 				     ring->id);
-		svmgpu_device_reset(ring);
+		svmgpu_device_reset(gdev, false);
 		goto out;
 	}
 	if (ret) {
@@ -208,9 +282,14 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 				     ring->id, ret == -EINTR ? "interrupted" :
 				     "timed out");
 		svmgpu_ring_restart(ring);
+		if (ret == -ETIMEDOUT) {
+			WRITE_ONCE(gdev->kring_hung, true);
+			schedule_work(&gdev->reset_work);
+		}
 		goto out;
 	}
 
+done:
 	/* The fence passed: every earlier status and result is written. */
 	dma_rmb();
 	for (i = 0; i < count; i++) {
@@ -400,7 +479,7 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 		[SVMGPU_VEC_ERROR] = svmgpu_irq_error,
 	};
 	struct pci_dev *pdev = gdev->pdev;
-	unsigned int i;
+	unsigned int i, nirq = 0;
 	int ret;
 
 	pci_set_master(pdev);
@@ -413,6 +492,7 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 	init_waitqueue_head(&gdev->fence_wq);
 	spin_lock_init(&gdev->tlb_lock);
 	INIT_WORK(&gdev->fault_work, svmgpu_fault_work);
+	INIT_WORK(&gdev->reset_work, svmgpu_reset_work);
 	gdev->wq = alloc_ordered_workqueue("svmgpu%d-faults", 0, gdev->id);
 	if (!gdev->wq)
 		return -ENOMEM;
@@ -433,20 +513,33 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 			SVMGPU_NUM_VECTORS, ret);
 		goto err_wq;
 	}
-	for (i = 0; i < SVMGPU_NUM_VECTORS; i++) {
-		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, i),
-				       handlers[i], 0, SVMGPU_NAME, gdev);
+	for (nirq = 0; nirq < SVMGPU_NUM_VECTORS; nirq++) {
+		ret = devm_request_irq(&pdev->dev, pci_irq_vector(pdev, nirq),
+				       handlers[nirq], 0, SVMGPU_NAME, gdev);
 		if (ret)
-			goto err_wq;
+			goto err_irq;
 	}
 
 	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++) {
 		ret = svmgpu_ring_init(gdev, i);
 		if (ret)
-			goto err_wq;
+			goto err_irq;
 	}
+	ret = svmgpu_probe_fault(gdev, SVMGPU_PROBE_FAIL_ENGINE);
+	if (ret)
+		goto err_irq;
 	return 0;
 
+err_irq:
+	/*
+	 * The caller frees @gdev on failure, before devres would release
+	 * these handlers: release them now, so no interrupt sees it freed.
+	 */
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
+		svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(i), 0);
+	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
+	while (nirq--)
+		devm_free_irq(&pdev->dev, pci_irq_vector(pdev, nirq), gdev);
 err_wq:
 	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
 	destroy_workqueue(gdev->wq);

@@ -7,7 +7,8 @@
  * In private mode the render node's VMs can move data into VRAM through
  * drm_pagemap, the framework's device-memory half. VRAM gets a second set
  * of device-private struct pages (&svmgpu_device.devmem_pgmap, whose
- * dev_pagemap_ops are drm_pagemap_pagemap_ops_get()): page i stands for
+ * dev_pagemap_ops are drm_pagemap_pagemap_ops_get()'s, migrate_to_ram()
+ * wrapped to keep the hardware while it copies): page i stands for
  * VRAM offset i * PAGE_SIZE, as the own core's page i does. The two sets
  * never name the same VRAM at once, as both allocate from the one VRAM
  * allocator (svmgpu_vram.c): a render-node allocation
@@ -419,6 +420,37 @@ struct drm_pagemap *svmgpu_pagemap_get(struct svmgpu_device *gdev,
 	return dp;
 }
 
+/*
+ * drm_pagemap's dev_pagemap_ops, but for migrate_to_ram(): its copy runs on
+ * the kernel ring, so the hardware must stay meanwhile. As in the own
+ * core's (svmgpu_vram.c), an unbind under way makes the CPU fault again
+ * (its eviction may want this page, which the fault holds locked), and
+ * after it, the data is gone with the device.
+ */
+static struct dev_pagemap_ops svmgpu_devmem_pagemap_ops;
+
+static vm_fault_t svmgpu_devmem_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct svmgpu_device *gdev = container_of(page_pgmap(vmf->page),
+						  struct svmgpu_device,
+						  devmem_pgmap);
+	vm_fault_t ret;
+
+	if (!down_read_trylock(&gdev->remove_lock)) {
+		cond_resched();
+		return 0;
+	}
+	if (gdev->removed) {
+		pr_err_ratelimited("svmgpu%d: CPU access to VRAM left behind after unbind\n",
+				   gdev->id);
+		ret = VM_FAULT_SIGBUS;
+	} else {
+		ret = drm_pagemap_pagemap_ops_get()->migrate_to_ram(vmf);
+	}
+	up_read(&gdev->remove_lock);
+	return ret;
+}
+
 /**
  * svmgpu_pagemap_init() - give VRAM the render node's device-private pages
  * @gdev: the device, in private mode, being probed
@@ -441,7 +473,9 @@ int svmgpu_pagemap_init(struct svmgpu_device *gdev, void *owner)
 	gdev->devmem_pgmap.range.start = res->start;
 	gdev->devmem_pgmap.range.end = res->start + gdev->vram_size - 1;
 	gdev->devmem_pgmap.nr_range = 1;
-	gdev->devmem_pgmap.ops = drm_pagemap_pagemap_ops_get();
+	svmgpu_devmem_pagemap_ops = *drm_pagemap_pagemap_ops_get();
+	svmgpu_devmem_pagemap_ops.migrate_to_ram = svmgpu_devmem_migrate_to_ram;
+	gdev->devmem_pgmap.ops = &svmgpu_devmem_pagemap_ops;
 	gdev->devmem_pgmap.owner = owner;
 	addr = devm_memremap_pages(dev, &gdev->devmem_pgmap);
 	if (IS_ERR(addr))

@@ -559,28 +559,49 @@ void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram, dma_addr_t sys,
 /* Commands per ring submission: well within SVMGPU_RING_ENTRIES. */
 #define SVMGPU_COPY_BATCH	128
 
+/* Runs of a copy whose DMA failed, in all: such a failure may pass. */
+#define SVMGPU_COPY_TRIES	3
+
 /**
  * svmgpu_copy_run() - run migration copies on the kernel ring
  * @gdev: the device
  * @cmds: the commands (svmgpu_copy_cmd())
  * @n: how many
  *
- * Return: 0 only if every one succeeded, else -EIO or svmgpu_ring_run()'s
- * error.
+ * A command that ends in DMA_ERROR runs again, alone, up to
+ * SVMGPU_COPY_TRIES times in all: a DMA error may be transient (a link
+ * error on real hardware, the device's inject-dma-error knobs here), and
+ * running a copy again is harmless, as its source and destination never
+ * overlap. Poisoned VRAM is not retried.
+ *
+ * Return: 0 only if every one succeeded; else -EHWPOISON if one touched
+ * poisoned VRAM, -EIO for another failed status, or svmgpu_ring_run()'s
+ * error (-ETIMEDOUT: the engine hung, see DOC: Hang recovery).
  */
 int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 		    unsigned int n)
 {
-	unsigned int i, done, batch;
+	struct svmgpu_ring *kring = &gdev->rings[SVMGPU_RING_KERNEL];
+	unsigned int i, done, batch, try;
 	int ret = 0;
 
 	for (done = 0; !ret && done < n; done += batch) {
 		batch = min_t(unsigned int, n - done, SVMGPU_COPY_BATCH);
-		ret = svmgpu_ring_run(&gdev->rings[SVMGPU_RING_KERNEL],
-				      cmds + done, batch, SVMGPU_COPY_TIMEOUT);
-		for (i = done; !ret && i < done + batch; i++)
-			if (cmds[i].status != SVMGPU_DESC_STATUS_OK)
-				ret = -EIO;
+		ret = svmgpu_ring_run(kring, cmds + done, batch,
+				      SVMGPU_COPY_TIMEOUT);
+		for (i = done; !ret && i < done + batch; i++) {
+			for (try = 1; !ret && try < SVMGPU_COPY_TRIES &&
+			     cmds[i].status == SVMGPU_DESC_STATUS_DMA_ERROR;
+			     try++) {
+				atomic64_inc(&gdev->stats.copy_retries);
+				ret = svmgpu_ring_run(kring, &cmds[i], 1,
+						      SVMGPU_COPY_TIMEOUT);
+			}
+			if (!ret && cmds[i].status != SVMGPU_DESC_STATUS_OK)
+				ret = cmds[i].status ==
+				      SVMGPU_DESC_STATUS_POISONED ?
+				      -EHWPOISON : -EIO;
+		}
 	}
 	return ret;
 }
@@ -731,7 +752,8 @@ static struct page *svmgpu_sys_pool(const unsigned long *src,
  * eviction (migrate_device_pages() cannot split without a VMA: it is
  * retried). Entries whose destination could not be made get dst 0 and stay
  * where they are. Returns how many pages were copied; migrate_*_pages()
- * may still refuse some (svmgpu_migrate_account()).
+ * may still refuse some (svmgpu_migrate_account()). If the copy fails,
+ * nothing moves and the error of svmgpu_copy_run() is returned.
  *
  * @fail_alloc (may be NULL) injects an allocation failure: when set, the
  * next 2 MiB destination allocation fails and clears it, and that entry
@@ -739,15 +761,15 @@ static struct page *svmgpu_sys_pool(const unsigned long *src,
  * tests use to force the THP fallback). A 4 KiB allocation never fails for
  * it: the page would not move, and no caller asks for that.
  */
-static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
-					 struct vm_area_struct *vma,
-					 unsigned long start, unsigned long *src,
-					 unsigned long *dst, unsigned long npages,
-					 bool to_vram, bool hold,
-					 atomic_t *fail_alloc)
+static long svmgpu_migrate_copy(struct svmgpu_device *gdev,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long *src,
+				unsigned long *dst, unsigned long npages,
+				bool to_vram, bool hold, atomic_t *fail_alloc)
 {
 	DECLARE_BITMAP(taken, SVMGPU_BLOCK_PAGES) = { 0 };
-	unsigned long i, j, nr, moved = 0;
+	unsigned long i, j, nr;
+	long moved = 0;
 	unsigned int nc = 0, nm = 0, pool_order = 0;
 	struct page *pool = NULL;
 	struct svmgpu_copy_map *map;
@@ -839,14 +861,15 @@ static unsigned long svmgpu_migrate_copy(struct svmgpu_device *gdev,
 			__free_page(pool + i);
 	if (ret) {
 		/* Nothing moves: every source keeps its data. */
-		pci_err(gdev->pdev, "migration copy failed, %lu pages stay put\n",
-			moved);
+		dev_err_ratelimited(&gdev->pdev->dev,
+				    "migration copy failed (%d), %ld pages stay put\n",
+				    ret, moved);
 		for (i = 0; i < npages; i++) {
 			if (dst[i])
 				svmgpu_vram_drop(migrate_pfn_to_page(dst[i]));
 			dst[i] = 0;
 		}
-		moved = 0;
+		moved = ret;
 	} else {
 		atomic64_add(bytes, &gdev->stats.bytes_copied);
 	}
@@ -993,16 +1016,35 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		.fault_page = vmf->page,
 	};
 	vm_fault_t ret = 0;
+	long copied;
 
 	if (time_before(jiffies, hold_until)) {
 		cond_resched();
 		return 0;
 	}
+	/*
+	 * The hardware must stay while we copy. If the device is being
+	 * unbound, its eviction may want this page, which we hold locked:
+	 * let go and fault again (the lock is never waited for here).
+	 */
+	if (!down_read_trylock(&gdev->remove_lock)) {
+		cond_resched();
+		return 0;
+	}
+	if (gdev->removed) {
+		/* private VRAM has no CPU path: the data went with the device */
+		up_read(&gdev->remove_lock);
+		pr_err_ratelimited("svmgpu%d: CPU access to VRAM left behind after unbind\n",
+				   gdev->id);
+		return VM_FAULT_SIGBUS;
+	}
 	if (huge) {
 		src = kvmalloc_array(2 * SVMGPU_BLOCK_PAGES, sizeof(*src),
 				     GFP_KERNEL);
-		if (!src)
-			return VM_FAULT_OOM;
+		if (!src) {
+			ret = VM_FAULT_OOM;
+			goto out;
+		}
 	}
 	args.src = src;
 	args.dst = src + (size >> PAGE_SHIFT);
@@ -1010,16 +1052,27 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	if (args.cpages &&
-	    !svmgpu_migrate_copy(gdev, args.vma, args.start, args.src,
-				 args.dst, args.npages, false, false, NULL))
-		ret = VM_FAULT_SIGBUS;	/* the page stays in VRAM */
+	copied = args.cpages ?
+		 svmgpu_migrate_copy(gdev, args.vma, args.start, args.src,
+				     args.dst, args.npages, false, false, NULL) :
+		 1;
+	/*
+	 * The page stays in VRAM if the copy failed. Poisoned VRAM cannot be
+	 * read: SIGBUS. Any other failure may pass (a DMA error, a hung
+	 * engine, which is reset: DOC: Hang recovery): fault again, as a
+	 * SIGBUS would kill the task over it. The task stays killable.
+	 */
+	if (copied == -EHWPOISON)
+		ret = VM_FAULT_SIGBUS;
+	else if (!copied)
+		ret = VM_FAULT_OOM;
 	migrate_vma_pages(&args);
 	trace_svmgpu_migrate(gdev->id, args.start, args.end, false,
 			     svmgpu_migrate_account(gdev, args.src, args.dst,
 						    args.npages, false));
 	migrate_vma_finalize(&args);
 out:
+	up_read(&gdev->remove_lock);
 	if (src != one)
 		kvfree(src);
 	return ret;
@@ -1163,8 +1216,9 @@ void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages,
  * as on unbind, VRAM is empty afterwards. Physical only: no mm, no VMA, no
  * mmap lock. Pages that cannot be taken right now (locked elsewhere, being
  * faulted back) are retried.
- * Return: 0, -ENOMEM, or -EBUSY if pages were still in VRAM after many
- * tries (pinned ones, for instance).
+ * Return: 0, -ENOMEM, -EIO if the engine hung (a kernel-ring copy timed
+ * out: no copy passes until the device is reset), or -EBUSY if pages were
+ * still in VRAM after many tries (pinned ones, or poisoned VRAM).
  * Context: process, no mmap lock held.
  */
 int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
@@ -1195,6 +1249,11 @@ int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
 		spin_unlock(&gdev->vram_lock);
 		if (empty) {
 			ret = 0;
+			break;
+		}
+		/* no copy can pass until a reset (DOC: Hang recovery) */
+		if (READ_ONCE(gdev->kring_hung)) {
+			ret = -EIO;
 			break;
 		}
 		if (tries)

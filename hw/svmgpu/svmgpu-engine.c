@@ -121,10 +121,12 @@ static bool svmgpu_vram_poisoned(SvmgpuState *s, uint64_t off, uint64_t len)
     QEMU_LOCK_GUARD(&s->lock);
     start = s->inject.poison_addr;
     end = start + s->inject.poison_len;
-    if (!s->inject.poison_len || end < start) {
+    if (!s->inject.poison_len || end < start ||
+        !(off < end && start < off + len)) {
         return false;
     }
-    return off < end && start < off + len;
+    s->stats.injected++;
+    return true;
 }
 
 /* === Memory access (RAM and VRAM only) === */
