@@ -551,6 +551,9 @@ static int svmgpu_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "resets %lld\nspurious %lld\ncopy_retries %lld\n",
 		   atomic64_read(&c->resets), atomic64_read(&c->spurious),
 		   atomic64_read(&c->copy_retries));
+	seq_printf(m, "aer_correctable %lld\naer_recovered %lld\n",
+		   atomic64_read(&c->aer_correctable),
+		   atomic64_read(&c->aer_recovered));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
@@ -830,6 +833,8 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	}
 
 	pci_set_drvdata(pdev, gdev);
+	/* what an error recovery restores after the link reset */
+	pci_save_state(pdev);
 	gdev->debugfs = debugfs_create_dir(gdev->misc.name, NULL);
 	debugfs_create_file("stats", 0444, gdev->debugfs, gdev,
 			    &svmgpu_stats_fops);
@@ -936,6 +941,62 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	svmgpu_device_put(gdev);
 }
 
+/*
+ * PCIe errors (DOC: PCIe errors in svmgpu_engine.c). The AER core calls
+ * these with the device lock held, so never during probe or remove.
+ */
+static pci_ers_result_t svmgpu_error_detected(struct pci_dev *pdev,
+					      pci_channel_state_t state)
+{
+	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
+
+	pci_warn(pdev, "PCIe error (%s): taking the engine offline\n",
+		 state == pci_channel_io_normal ? "non-fatal" :
+		 state == pci_channel_io_frozen ? "fatal" : "permanent");
+	svmgpu_engine_offline(gdev);
+	if (state == pci_channel_io_perm_failure)
+		return PCI_ERS_RESULT_DISCONNECT;
+	/* what was in flight is lost either way: a clean start */
+	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+static pci_ers_result_t svmgpu_slot_reset(struct pci_dev *pdev)
+{
+	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
+
+	/* the link reset cleared the function's config space too */
+	pci_restore_state(pdev);
+	pci_save_state(pdev);
+	if (svmgpu_rd(gdev, SVMGPU_REG_ID) != SVMGPU_ID_MAGIC) {
+		pci_err(pdev, "no device after the reset\n");
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+static void svmgpu_error_resume(struct pci_dev *pdev)
+{
+	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
+
+	svmgpu_engine_online(gdev);
+	atomic64_inc(&gdev->stats.aer_recovered);
+	pci_info(pdev, "recovered from the PCIe error\n");
+}
+
+static void svmgpu_cor_error_detected(struct pci_dev *pdev)
+{
+	struct svmgpu_device *gdev = pci_get_drvdata(pdev);
+
+	atomic64_inc(&gdev->stats.aer_correctable);
+}
+
+static const struct pci_error_handlers svmgpu_err_handlers = {
+	.error_detected = svmgpu_error_detected,
+	.slot_reset = svmgpu_slot_reset,
+	.resume = svmgpu_error_resume,
+	.cor_error_detected = svmgpu_cor_error_detected,
+};
+
 static const struct pci_device_id svmgpu_pci_ids[] = {
 	{ PCI_DEVICE(SVMGPU_PCI_VENDOR_ID, SVMGPU_PCI_DEVICE_ID) },
 	{ }
@@ -947,6 +1008,7 @@ static struct pci_driver svmgpu_pci_driver = {
 	.id_table = svmgpu_pci_ids,
 	.probe = svmgpu_probe,
 	.remove = svmgpu_remove,
+	.err_handler = &svmgpu_err_handlers,
 };
 module_pci_driver(svmgpu_pci_driver);
 

@@ -160,6 +160,8 @@ struct svmgpu_pt {
  * @resets: device resets after a hang
  * @spurious: of @faults, those the device flagged SPURIOUS (injected)
  * @copy_retries: kernel-ring copies run again after a DMA error
+ * @aer_correctable: correctable PCIe errors reported
+ * @aer_recovered: uncorrectable PCIe errors recovered from by a reset
  */
 struct svmgpu_counters {
 	atomic64_t faults;
@@ -177,6 +179,8 @@ struct svmgpu_counters {
 	atomic64_t resets;
 	atomic64_t spurious;
 	atomic64_t copy_retries;
+	atomic64_t aer_correctable;
+	atomic64_t aer_recovered;
 };
 
 struct svmgpu_mmu;
@@ -320,6 +324,7 @@ struct svmgpu_ctx {
  * @evict_work: evicts everything after a device reset
  * @reset_work: resets the device after a kernel-ring copy timed out
  * @kring_hung: a kernel-ring copy timed out and no reset has followed yet
+ * @engine_offline: an error recovery has the hardware (DOC: PCIe errors)
  * @evict_delay_ms: debugfs test hook: how long each eviction holds its pages
  *	unmapped before copying them (svmgpu_evict_pfns()); 0 is off
  * @debugfs: the device's debugfs directory
@@ -375,6 +380,7 @@ struct svmgpu_device {
 	struct work_struct evict_work;
 	struct work_struct reset_work;
 	bool kring_hung;
+	bool engine_offline;
 	u32 evict_delay_ms;
 	struct dentry *debugfs;
 };
@@ -428,6 +434,8 @@ void svmgpu_engine_fini(struct svmgpu_device *gdev);
 int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout);
 int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked);
+void svmgpu_engine_offline(struct svmgpu_device *gdev);
+void svmgpu_engine_online(struct svmgpu_device *gdev);
 void svmgpu_tlb_invalidate(struct svmgpu_device *gdev, u32 scope, u16 ctx,
 			   u64 start, u64 len);
 

@@ -34,6 +34,16 @@
  * work (it holds @remove_lock), so svmgpu_remove() resets a hung device
  * itself, under the device lock it already holds.
  *
+ * DOC: PCIe errors
+ *
+ * A correctable error is counted. On an uncorrectable one the AER core
+ * calls error_detected(): the driver takes the engine offline
+ * (svmgpu_engine_offline(): submissions fail with -EIO, the fault worker
+ * stops) and asks for a reset, which the core does by a secondary bus
+ * reset; slot_reset() programs the device again and resume() brings it
+ * online (svmgpu_engine_online()), evicting VRAM as after a hang. A
+ * permanent failure leaves it offline.
+ *
  * DOC: Lost and duplicated interrupts
  *
  * Interrupts are hints. A waiter polls its fence every 10 ms, and a user
@@ -131,6 +141,26 @@ static void svmgpu_faultq_program(struct svmgpu_device *gdev)
 	gdev->faultq_head = 0;
 }
 
+/*
+ * The device was reset: program rings, fault queue and contexts again,
+ * and, as VRAM survives a reset but what was in flight is unknown, bring
+ * every page home, where the CPU can check it. Both ring locks held.
+ */
+static void svmgpu_engine_program(struct svmgpu_device *gdev)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&gdev->rings[SVMGPU_RING_USER].lock);
+	lockdep_assert_held(&gdev->rings[SVMGPU_RING_KERNEL].lock);
+	WRITE_ONCE(gdev->kring_hung, false);
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
+		svmgpu_ring_program(gdev, i);
+	svmgpu_faultq_program(gdev);
+	svmgpu_mmu_reprogram(gdev);
+	atomic64_inc(&gdev->stats.resets);
+	schedule_work(&gdev->evict_work);
+}
+
 /**
  * svmgpu_device_reset() - FLR after a hang, then program everything again
  * @gdev: the device
@@ -145,7 +175,6 @@ int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked)
 {
 	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_ring *kring = &gdev->rings[SVMGPU_RING_KERNEL];
-	unsigned int i;
 	int ret;
 
 	lockdep_assert_held(&ring->lock);
@@ -160,22 +189,61 @@ int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked)
 		svmgpu_ring_restart(kring);
 		goto out;
 	}
-	WRITE_ONCE(gdev->kring_hung, false);
-	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++)
-		svmgpu_ring_program(gdev, i);
-	svmgpu_faultq_program(gdev);
-	svmgpu_mmu_reprogram(gdev);
-	atomic64_inc(&gdev->stats.resets);
+	svmgpu_engine_program(gdev);
 	pci_info(gdev->pdev, "device reset after a hang\n");
-	/*
-	 * VRAM survives a reset, but what was in flight when the engine hung
-	 * is unknown: bring every page home, where the CPU can check it.
-	 */
-	schedule_work(&gdev->evict_work);
 out:
 	mutex_unlock(&kring->lock);
 	enable_work(&gdev->fault_work);
 	return ret;
+}
+
+/**
+ * svmgpu_engine_offline() - stop using the hardware for an error recovery
+ * @gdev: the device
+ *
+ * Submissions fail with -EIO from now on, those waiting give up at their
+ * next poll, and the fault worker stops; returns once none of them is
+ * left. The device stays offline until svmgpu_engine_online(), or for
+ * good. Idempotent.
+ * Context: process; the caller holds the PCI device lock (AER).
+ */
+void svmgpu_engine_offline(struct svmgpu_device *gdev)
+{
+	unsigned int i;
+
+	if (READ_ONCE(gdev->engine_offline))
+		return;
+	WRITE_ONCE(gdev->engine_offline, true);
+	disable_work_sync(&gdev->fault_work);
+	/* each lock once: whoever held it has seen the flag and left */
+	for (i = 0; i < ARRAY_SIZE(gdev->rings); i++) {
+		mutex_lock(&gdev->rings[i].lock);
+		mutex_unlock(&gdev->rings[i].lock);
+	}
+}
+
+/**
+ * svmgpu_engine_online() - the device was reset: program it, work again
+ * @gdev: the device, offline (svmgpu_engine_offline())
+ *
+ * Commands that were in flight are lost (their submitters got -EIO);
+ * VRAM, which survives a reset, is evicted (svmgpu_engine_program()).
+ * Context: process; the caller holds the PCI device lock (AER).
+ */
+void svmgpu_engine_online(struct svmgpu_device *gdev)
+{
+	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
+	struct svmgpu_ring *kring = &gdev->rings[SVMGPU_RING_KERNEL];
+
+	if (!READ_ONCE(gdev->engine_offline))
+		return;
+	mutex_lock(&ring->lock);
+	mutex_lock(&kring->lock);
+	svmgpu_engine_program(gdev);
+	WRITE_ONCE(gdev->engine_offline, false);
+	mutex_unlock(&kring->lock);
+	mutex_unlock(&ring->lock);
+	enable_work(&gdev->fault_work);
 }
 
 /*
@@ -191,7 +259,9 @@ static void svmgpu_reset_work(struct work_struct *work)
 	down_read(&gdev->remove_lock);
 	if (!gdev->removed) {
 		mutex_lock(&ring->lock);
-		if (READ_ONCE(gdev->kring_hung))
+		/* an error recovery resets the device its own way */
+		if (READ_ONCE(gdev->kring_hung) &&
+		    !READ_ONCE(gdev->engine_offline))
 			svmgpu_device_reset(gdev, false);
 		mutex_unlock(&ring->lock);
 	}
@@ -209,9 +279,10 @@ static void svmgpu_reset_work(struct work_struct *work)
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
  * Return: 0 when every command completed (check each status),
  * -ETIMEDOUT if they did not within @timeout (the user ring then resets
- * the device, the kernel ring restarts itself; the commands' statuses are
- * undefined), -EINTR on a fatal signal (the ring restarts), -EINVAL for a
- * bad @count.
+ * the device, the kernel ring restarts itself and queues a reset; the
+ * commands' statuses are undefined), -EINTR on a fatal signal (the ring
+ * restarts), -EIO while an error recovery has the device offline
+ * (svmgpu_engine_offline()), -EINVAL for a bad @count.
  */
 int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout)
@@ -231,6 +302,10 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		return -EINVAL;
 
 	mutex_lock(&ring->lock);
+	if (READ_ONCE(gdev->engine_offline)) {
+		mutex_unlock(&ring->lock);
+		return -EIO;
+	}
 	for (i = 0; i < count; i++) {
 		svmgpu_desc_encode(svmgpu_ring_slot(ring, i), &cmds[i]);
 		WRITE_ONCE(ring->slot_errno[(ring->tail + i) %
@@ -247,6 +322,11 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		if (time_after(jiffies, deadline)) {
 			ret = -ETIMEDOUT;
 			break;
+		}
+		/* an error recovery: the device is reset and programmed anew */
+		if (READ_ONCE(gdev->engine_offline)) {
+			ret = -EIO;
+			goto out;
 		}
 		switch (wait_event_killable_timeout(gdev->fence_wq,
 						    svmgpu_ring_done(ring,
