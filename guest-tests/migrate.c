@@ -56,6 +56,43 @@ TEST_F(migrate, cpu_reads_vram_pages)
 		  is_coherent(self->fd) ? 0 : 64);
 }
 
+/*
+ * Code in VRAM, rewritten by the device: the CPU must run the new code.
+ * A CPU emulated by QEMU's TCG caches the translation of a page it ran;
+ * an engine write to that page (coherent VRAM, which the CPU runs in
+ * place) must drop it, as a DMA write to RAM does (issue 14: the engine
+ * wrote VRAM through a raw pointer, and the CPU went on running the old
+ * code). In private mode the page runs in system memory, the same check.
+ */
+TEST_F(migrate, device_rewrites_code_in_vram)
+{
+	/* mov eax, imm32; ret */
+	static const __u8 code[] = { 0xb8, 1, 0, 0, 0, 0xc3 };
+	__u8 *page = map_anon(PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
+	__u8 *next = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	int (*fn)(void) = (int (*)(void))page;
+	__u64 moved = 0;
+
+	ASSERT_NE(page, NULL);
+	ASSERT_NE(next, NULL);
+	memcpy(page, code, sizeof(code));
+	ASSERT_EQ(dev_migrate(self->fd, page, PAGE, SVMGPU_MIGRATE_TO_VRAM,
+			      &moved), 0);
+	ASSERT_EQ(moved, 1);
+	for (int i = 0; i < 100; i++)
+		ASSERT_EQ(fn(), 1);
+	for (int v = 2; v < 6; v++) {
+		memcpy(next, code, sizeof(code));
+		next[1] = v;
+		/* the device writes the new immediate where the code runs */
+		ASSERT_EQ(dev_copy(self->fd, page + 1, next + 1, 1), 0);
+		EXPECT_EQ(page[1], v);
+		EXPECT_EQ(fn(), v);
+	}
+	munmap(page, PAGE);
+	munmap(next, PAGE);
+}
+
 /* Coherent VRAM: a CPU write lands in VRAM, where the device reads it. */
 TEST_F(migrate, cpu_writes_coherent_vram)
 {

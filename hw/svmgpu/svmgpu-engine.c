@@ -209,8 +209,19 @@ static int svmgpu_map_phys(SvmgpuState *s, uint8_t space, uint64_t addr,
         if (svmgpu_vram_poisoned(s, addr, len)) {
             return SVMGPU_DESC_STATUS_POISONED;
         }
-        m->ptr = s->vram_ptr + addr;
+        /*
+         * Through VRAM's own address space, not vram_ptr: unmapping a
+         * write marks it dirty and drops code TCG translated from it (a
+         * CPU may run code in coherent VRAM, which is BAR 2).
+         */
         m->len = len;
+        m->ptr = address_space_map(&s->vram_as,
+                                   SVMGPU_VRAM_ENGINE_BASE(s) + addr,
+                                   &m->len, is_write, MEMTXATTRS_UNSPECIFIED);
+        if (!m->ptr || !m->len) {
+            m->ptr = NULL;
+            return SVMGPU_DESC_STATUS_VRAM_RANGE;
+        }
         m->vram_off = addr;
         return SVMGPU_DESC_STATUS_OK;
     }
@@ -239,8 +250,8 @@ static void svmgpu_unmap(SvmgpuState *s, SvmgpuMapping *m, hwaddr done)
 {
     if (m->is_sys) {
         svmgpu_unmap_sys(s, m->ptr, m->len, m->is_write, done);
-    } else if (m->is_write && done) {
-        memory_region_set_dirty(&s->vram, m->vram_off, done);
+    } else if (m->ptr) {
+        address_space_unmap(&s->vram_as, m->ptr, m->len, m->is_write, done);
     }
     if (m->translated) {
         svmgpu_xlat_put(s);

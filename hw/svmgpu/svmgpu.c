@@ -853,7 +853,15 @@ static void svmgpu_realize(PCIDevice *pdev, Error **errp)
                                 s->vram_size, errp)) {
         goto err_msix;
     }
-    s->vram_ptr = memory_region_get_ram_ptr(&s->vram);
+    memory_region_init(&s->vram_engine_root, OBJECT(s), "svmgpu-vram-engine",
+                       2 * s->vram_size);
+    memory_region_init_alias(&s->vram_engine_alias, OBJECT(s),
+                             "svmgpu-vram-engine-alias", &s->vram, 0,
+                             s->vram_size);
+    memory_region_add_subregion(&s->vram_engine_root,
+                                SVMGPU_VRAM_ENGINE_BASE(s),
+                                &s->vram_engine_alias);
+    address_space_init(&s->vram_as, &s->vram_engine_root, "svmgpu-vram");
     if (s->mem_mode == SVMGPU_MEM_MODE_COHERENT) {
         pci_register_bar(pdev, SVMGPU_BAR_VRAM,
                          PCI_BASE_ADDRESS_SPACE_MEMORY |
@@ -889,6 +897,7 @@ static void svmgpu_exit(PCIDevice *pdev)
         qemu_cond_signal(&s->work_cond);
     }
     qemu_thread_join(&s->engine_thread);
+    address_space_destroy(&s->vram_as);
     qemu_bh_delete(s->irq_bh);
     msix_unuse_all_vectors(pdev);
     msix_uninit(pdev, &s->mmio, &s->mmio);

@@ -18,6 +18,9 @@
 #include "svmgpu/svmgpu_hw.h"
 
 #define TYPE_SVMGPU "svmgpu"
+
+/* Where VRAM offset 0 is in SvmgpuState.vram_as */
+#define SVMGPU_VRAM_ENGINE_BASE(s)  ((s)->vram_size)
 OBJECT_DECLARE_SIMPLE_TYPE(SvmgpuState, SVMGPU)
 
 #define SVMGPU_TLB_ENTRIES      4096
@@ -88,7 +91,16 @@ struct SvmgpuState {
     uint32_t mem_mode;              /* SVMGPU_MEM_MODE_* */
     MemoryRegion mmio;
     MemoryRegion vram;
-    uint8_t *vram_ptr;
+    /*
+     * The engine reaches VRAM through an address space of its own, so
+     * that its writes are seen by TCG (dirty pages, translated code): an
+     * alias of @vram at SVMGPU_VRAM_ENGINE_BASE(s) in a container. Not at
+     * 0: QEMU would then render @vram itself as the root, at its own
+     * address, which is its BAR address in coherent mode.
+     */
+    MemoryRegion vram_engine_root;
+    MemoryRegion vram_engine_alias;
+    AddressSpace vram_as;
     QemuThread engine_thread;
     QEMUBH *irq_bh;
 
