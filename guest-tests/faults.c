@@ -106,30 +106,10 @@ FIXTURE_VARIANT_ADD(faults, hang) {
 	.name = "hang", .arm = "hang", .allowed = ETIMEDOUT, .may_stay = true, .resets = true,
 };
 
-static long inject_value(const char *key)
-{
-	char line[128], k[64];
-	long v, found = -1;
-	FILE *f = fopen(INJECT, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %li", k, &v) == 2 && !strcmp(k, key))
-			found = v;
-	fclose(f);
-	return found;
-}
-
 static int inject(struct _test_data_faults *self, const char *what)
 {
-	char buf[96];
-
-	if (!strcmp(what, "poison-all")) {
-		snprintf(buf, sizeof(buf), "poison 0 %ld", self->vram_size);
-		what = buf;
-	}
-	return write_sysfs(INJECT, what);
+	return strcmp(what, "poison-all") ? write_sysfs(INJECT, what) :
+					    poison_all_vram();
 }
 
 FIXTURE_SETUP(faults)
@@ -140,12 +120,12 @@ FIXTURE_SETUP(faults)
 	self->coherent = is_coherent(self->fd);
 	self->vram_size = debugfs_value("vram", "size");
 	ASSERT_GT(self->vram_size, 0);
-	if (inject_value("injected") < 0)
+	if (debugfs_value("inject", "injected") < 0)
 		SKIP(return, "needs the device's debug window");
 	ASSERT_EQ(write_sysfs(INJECT, "clear"), 0);
 	/* a clean start: nothing of an earlier case in VRAM */
 	ASSERT_EQ(dev_evict(self->fd, NULL), 0);
-	self->injected0 = inject_value("injected");
+	self->injected0 = debugfs_value("inject", "injected");
 	self->resets0 = debugfs_value("stats", "resets");
 	if (!variant->per_op)
 		ASSERT_EQ(inject(self, variant->arm), 0);
@@ -301,7 +281,7 @@ static void finish(struct __test_metadata *_metadata,
 				EXPECT_EQ(memcmp(b, a + i * 64, 64), 0);
 		}
 	}
-	injected = inject_value("injected") - self->injected0;
+	injected = debugfs_value("inject", "injected") - self->injected0;
 	ASSERT_EQ(write_sysfs(INJECT, "clear"), 0);
 	pattern_fill(a, 16 * PAGE, 77);
 	/* the first copy after a hang may meet the reset still under way */
@@ -606,12 +586,11 @@ TEST(poison_under_data)
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	__u8 *buf = map_anon(len, PROT_READ | PROT_WRITE);
 	__u8 *out = map_anon(len, PROT_READ | PROT_WRITE);
-	char poison[64];
 	__u64 moved = 0;
 	__u8 res[8];
 
 	ASSERT_GE(fd, 0);
-	if (inject_value("injected") < 0)
+	if (debugfs_value("inject", "injected") < 0)
 		SKIP(return, "needs the device's debug window");
 	ASSERT_EQ(write_sysfs(INJECT, "clear"), 0);
 	ASSERT_NE(buf, NULL);
@@ -620,9 +599,7 @@ TEST(poison_under_data)
 	pattern_fill(buf, len, 8);
 	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 8);
-	snprintf(poison, sizeof(poison), "poison 0 %ld",
-		 debugfs_value("vram", "size"));
-	ASSERT_EQ(write_sysfs(INJECT, poison), 0);
+	ASSERT_EQ(poison_all_vram(), 0);
 
 	EXPECT_EQ(dev_copy(fd, out, buf, len), EHWPOISON);
 	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_SYSTEM, &moved),

@@ -221,7 +221,7 @@ TEST(unbind_with_poisoned_vram)
 	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE), *b;
 	struct svmgpu_info info;
 	int status = 0, i;
-	char bdf[32], poison[64];
+	char bdf[32];
 	struct unbinder u = { .bdf = bdf, .ret = -1 };
 	__u64 moved = 0;
 	pid_t reader;
@@ -239,9 +239,7 @@ TEST(unbind_with_poisoned_vram)
 	pattern_fill(buf, len, 91);
 	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
 	ASSERT_EQ(moved, 8);
-	snprintf(poison, sizeof(poison), "poison 0 %ld",
-		 debugfs_value("vram", "size"));
-	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", poison), 0);
+	ASSERT_EQ(poison_all_vram(), 0);
 	close(fd);
 	ASSERT_FALSE(kmsg_has(lost));
 

@@ -27,6 +27,23 @@
 
 static char dev_path[300];
 
+/* The hex number in sysfs file @name of PCI device @dev; 0 if none. */
+static unsigned int pci_attr(const char *dev, const char *name)
+{
+	char path[300];
+	unsigned int v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, name);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%x", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
 /* The sysfs directory of the first svmgpu function; false if none. */
 static bool find_svmgpu(void)
 {
@@ -35,28 +52,8 @@ static bool find_svmgpu(void)
 	bool found = false;
 
 	while (d && !found && (e = readdir(d))) {
-		char path[300];
-		unsigned int vendor = 0, device = 0;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%x", &vendor) != 1)
-			vendor = 0;
-		fclose(f);
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%x", &device) != 1)
-			device = 0;
-		fclose(f);
-		if (vendor == SVMGPU_PCI_VENDOR_ID &&
-		    device == SVMGPU_PCI_DEVICE_ID) {
+		if (pci_attr(e->d_name, "vendor") == SVMGPU_PCI_VENDOR_ID &&
+		    pci_attr(e->d_name, "device") == SVMGPU_PCI_DEVICE_ID) {
 			snprintf(dev_path, sizeof(dev_path),
 				 "/sys/bus/pci/devices/%s", e->d_name);
 			found = true;

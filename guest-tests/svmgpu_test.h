@@ -256,7 +256,7 @@ static inline int write_sysfs(const char *path, const char *val)
 	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
-/* "key value" from /sys/kernel/debug/svmgpu0/@file; -1 if absent. */
+/* "key value" (any C base) from /sys/kernel/debug/svmgpu0/@file; -1 if absent. */
 static inline long debugfs_value(const char *file, const char *key)
 {
 	char path[128], line[128], k[64];
@@ -268,10 +268,20 @@ static inline long debugfs_value(const char *file, const char *key)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", k, &v) == 2 && !strcmp(k, key))
+		if (sscanf(line, "%63s %li", k, &v) == 2 && !strcmp(k, key))
 			found = v;
 	fclose(f);
 	return found;
+}
+
+/* Poison all of svmgpu0's VRAM (debugfs inject, the debug window). */
+static inline int poison_all_vram(void)
+{
+	char poison[64];
+
+	snprintf(poison, sizeof(poison), "poison 0 %ld",
+		 debugfs_value("vram", "size"));
+	return write_sysfs("/sys/kernel/debug/svmgpu0/inject", poison);
 }
 
 #endif /* SVMGPU_TEST_H */

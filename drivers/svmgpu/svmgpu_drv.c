@@ -40,6 +40,7 @@ static void svmgpu_device_release(struct kref *kref)
 
 	ida_free(&svmgpu_ida, gdev->id);
 	ida_destroy(&gdev->ctx_ida);
+	cleanup_srcu_struct(&gdev->hw_srcu);
 	kfree(gdev->misc.name);
 	kfree(gdev);
 }
@@ -47,7 +48,7 @@ static void svmgpu_device_release(struct kref *kref)
 static unsigned int inject_probe_failure;
 module_param(inject_probe_failure, uint, 0644);
 MODULE_PARM_DESC(inject_probe_failure,
-		 "Test hook: probe fails at stage N (1: interrupts and rings set up, 2: VRAM has struct pages, 3: /dev/svmgpuN registered); 0 (default): off");
+		 "Test hook: probe fails at stage N (1: interrupts and rings set up, 2: VRAM has struct pages); 0 (default): off");
 
 /**
  * svmgpu_probe_fault() - fail probe here if the test hook asks for it
@@ -64,6 +65,41 @@ int svmgpu_probe_fault(struct svmgpu_device *gdev,
 		return 0;
 	pci_info(gdev->pdev, "probe failure injected at stage %u\n", stage);
 	return -EIO;
+}
+
+/**
+ * svmgpu_hw_enter() - keep the hardware while a CPU fault copies
+ * @gdev: the device
+ *
+ * A CPU fault on a VRAM page (migrate_to_ram()) holds the page locked and
+ * may come while the device is being unbound: it must neither wait for the
+ * unbind (whose eviction may want that page) nor copy once the hardware is
+ * gone. It copies inside an SRCU read section; remove() sets @hw_gone
+ * after its eviction and waits for those in flight before it stops the
+ * engine.
+ *
+ * Return: an index for svmgpu_hw_leave(), or -ENODEV once the hardware is
+ * gone.
+ */
+int svmgpu_hw_enter(struct svmgpu_device *gdev)
+{
+	int idx = srcu_read_lock(&gdev->hw_srcu);
+
+	if (READ_ONCE(gdev->hw_gone)) {
+		srcu_read_unlock(&gdev->hw_srcu, idx);
+		return -ENODEV;
+	}
+	return idx;
+}
+
+/**
+ * svmgpu_hw_leave() - end what svmgpu_hw_enter() began
+ * @gdev: the device
+ * @idx: its return value
+ */
+void svmgpu_hw_leave(struct svmgpu_device *gdev, int idx)
+{
+	srcu_read_unlock(&gdev->hw_srcu, idx);
 }
 
 /**
@@ -561,10 +597,10 @@ DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
 /*
  * debugfs: svmgpuN/inject, guest-side fault injection through the device's
  * debug window (only with the device property debug-window=on). Write one
- * knob of the window per line: "KNOB VALUE" sets it, "poison OFFSET LEN"
- * poisons a VRAM range, "clear" sets every knob to 0; "hang" and
- * "dma-error" alone are "hang 1" and "dma-error-nth 1". Read: the knobs and
- * how many injections fired (docs/fault-injection.md).
+ * knob of the window per line: "KNOB VALUE" sets it (a knob alone sets 1),
+ * "poison OFFSET LEN" poisons a VRAM range, "clear" sets every knob to 0;
+ * "dma-error" is "dma-error-nth". Read: the knobs and how many injections
+ * fired (docs/fault-injection.md).
  */
 static const struct {
 	const char *name;
@@ -604,48 +640,52 @@ static int svmgpu_inject_open(struct inode *inode, struct file *file)
 	return single_open(file, svmgpu_inject_show, inode->i_private);
 }
 
-/* One "KNOB [VALUE [VALUE]]" line; 0 or -EINVAL. */
-static int svmgpu_inject_line(struct svmgpu_device *gdev, char *line)
+/* One "KNOB [VALUE]", "poison OFFSET LEN" or "clear" line; 0 or -errno. */
+static int svmgpu_inject_line(struct svmgpu_device *gdev, const char *line)
 {
-	char *name = strsep(&line, " \t");
 	u64 v = 1, len = 0;
 	unsigned int i;
+	int argc, ret = -EINVAL;
+	char **argv = argv_split(GFP_KERNEL, line, &argc);
 
-	if (sysfs_streq(name, "clear")) {
+	if (!argv)
+		return -ENOMEM;
+	if (argc == 1 && !strcmp(argv[0], "clear")) {
 		for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++)
 			svmgpu_wr(gdev, svmgpu_inject_knobs[i].reg, 0);
 		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO, 0);
-		return 0;
-	}
-	if (sysfs_streq(name, "poison")) {
-		char *off = strsep(&line, " \t");
+		ret = 0;
+	} else if (argc == 3 && !strcmp(argv[0], "poison")) {
+		if (!kstrtou64(argv[1], 0, &v) && !kstrtou64(argv[2], 0, &len) &&
+		    v < gdev->vram_size && len <= gdev->vram_size - v) {
+			svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO, v);
+			svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO, len);
+			ret = 0;
+		}
+	} else if (argc == 1 || argc == 2) {
+		const char *name = strcmp(argv[0], "dma-error") ? argv[0] :
+				   "dma-error-nth";
 
-		if (!off || !line || kstrtou64(off, 0, &v) ||
-		    kstrtou64(line, 0, &len) || v >= gdev->vram_size ||
-		    len > gdev->vram_size - v)
-			return -EINVAL;
-		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO, v);
-		svmgpu_wr64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO, len);
-		return 0;
+		for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++) {
+			if (strcmp(name, svmgpu_inject_knobs[i].name))
+				continue;
+			if ((argc == 2 && kstrtou64(argv[1], 0, &v)) ||
+			    v > svmgpu_inject_knobs[i].max)
+				break;
+			svmgpu_wr(gdev, svmgpu_inject_knobs[i].reg, v);
+			ret = 0;
+			break;
+		}
 	}
-	if (sysfs_streq(name, "dma-error"))
-		name = "dma-error-nth";
-	if (line && kstrtou64(line, 0, &v))
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(svmgpu_inject_knobs); i++) {
-		if (strcmp(name, svmgpu_inject_knobs[i].name))
-			continue;
-		if (v > svmgpu_inject_knobs[i].max)
-			return -EINVAL;
-		svmgpu_wr(gdev, svmgpu_inject_knobs[i].reg, v);
-		return 0;
-	}
-	return -EINVAL;
+	argv_free(argv);
+	return ret;
 }
 
+/* Lines of one write apply in order; a bad one stops there, with -errno. */
 static ssize_t svmgpu_inject_write(struct file *file, const char __user *ubuf,
 				   size_t len, loff_t *ppos)
 {
+	static DEFINE_MUTEX(inject_lock);	/* 64-bit pairs stay whole */
 	struct svmgpu_device *gdev =
 		((struct seq_file *)file->private_data)->private;
 	char *buf, *cur, *line;
@@ -659,9 +699,11 @@ static ssize_t svmgpu_inject_write(struct file *file, const char __user *ubuf,
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
 	cur = buf;
+	mutex_lock(&inject_lock);
 	while (!ret && (line = strsep(&cur, "\n")))
-		if (*strim(line))
-			ret = svmgpu_inject_line(gdev, strim(line));
+		if (*skip_spaces(line))
+			ret = svmgpu_inject_line(gdev, line);
+	mutex_unlock(&inject_lock);
 	kfree(buf);
 	return ret ? ret : len;
 }
@@ -770,6 +812,11 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	gdev = kzalloc_obj(*gdev);
 	if (!gdev)
 		return -ENOMEM;
+	ret = init_srcu_struct(&gdev->hw_srcu);
+	if (ret) {
+		kfree(gdev);
+		return ret;
+	}
 	kref_init(&gdev->kref);
 	init_rwsem(&gdev->remove_lock);
 	spin_lock_init(&gdev->ctx_lock);
@@ -782,6 +829,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 
 	ret = ida_alloc(&svmgpu_ida, GFP_KERNEL);
 	if (ret < 0) {
+		cleanup_srcu_struct(&gdev->hw_srcu);
 		kfree(gdev);
 		return ret;
 	}
@@ -826,11 +874,6 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 	ret = misc_register(&gdev->misc);
 	if (ret)
 		goto err_engine;
-	ret = svmgpu_probe_fault(gdev, SVMGPU_PROBE_FAIL_REGISTER);
-	if (ret) {
-		misc_deregister(&gdev->misc);
-		goto err_engine;
-	}
 
 	pci_set_drvdata(pdev, gdev);
 	/* what an error recovery restores after the link reset */
@@ -865,7 +908,7 @@ static int svmgpu_probe(struct pci_dev *pdev, const struct pci_device_id *ent)
 err_engine:
 	svmgpu_engine_stop(gdev);
 	svmgpu_engine_fini(gdev);
-	cancel_work_sync(&gdev->reset_work);
+	cancel_delayed_work_sync(&gdev->reset_work);
 err_put:
 	svmgpu_device_put(gdev);
 	return ret;
@@ -875,7 +918,7 @@ err_put:
  * Every byte of VRAM back in system memory before the device goes: a
  * hung engine is reset first (DOC: Hang recovery). What cannot be evicted
  * (poisoned VRAM, a page pinned all along) is lost with the device, and
- * said so: a later CPU access to such a page gets SIGBUS.
+ * said so: a later CPU access to such a private page gets SIGBUS.
  */
 static void svmgpu_remove_evict(struct svmgpu_device *gdev)
 {
@@ -896,8 +939,11 @@ static void svmgpu_remove_evict(struct svmgpu_device *gdev)
 	}
 	if (ret)
 		pci_err(gdev->pdev,
-			"unbound with data in VRAM (%d): its pages are lost, a CPU access gets SIGBUS\n",
+			"unbound with data in VRAM (%d): the pages that could not leave are lost with the device\n",
 			ret);
+	/* no CPU fault copies from now on; wait for those under way */
+	WRITE_ONCE(gdev->hw_gone, true);
+	synchronize_srcu(&gdev->hw_srcu);
 }
 
 static void svmgpu_remove(struct pci_dev *pdev)
@@ -934,7 +980,7 @@ static void svmgpu_remove(struct pci_dev *pdev)
 	gdev->pdev = NULL;
 	up_write(&gdev->remove_lock);
 	/* a reset or its eviction, queued before: they see @removed, leave */
-	cancel_work_sync(&gdev->reset_work);
+	cancel_delayed_work_sync(&gdev->reset_work);
 	cancel_work_sync(&gdev->evict_work);
 
 	/* The devm mappings of BAR 0 and 2 go when this function returns. */

@@ -33,6 +33,7 @@
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/srcu.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
@@ -315,6 +316,8 @@ struct svmgpu_ctx {
  *	take it back (migrated for a device atomic; see svmgpu_migrate_to_ram)
  * @devmem_pgmap: render-node device memory: device-private struct pages of
  *	their own over the same VRAM, for drm_pagemap (private mode only)
+ * @devmem_ops: @devmem_pgmap's ops: drm_pagemap's, migrate_to_ram() wrapped
+ *	(svmgpu_pagemap.c)
  * @devmem_pfn: pfn of the @devmem_pgmap page for VRAM offset 0; 0 when the
  *	render node has no device memory
  * @dpagemap_lock: protects @dpagemap
@@ -324,7 +327,11 @@ struct svmgpu_ctx {
  * @evict_work: evicts everything after a device reset
  * @reset_work: resets the device after a kernel-ring copy timed out
  * @kring_hung: a kernel-ring copy timed out and no reset has followed yet
- * @engine_offline: an error recovery has the hardware (DOC: PCIe errors)
+ * @engine_offline: an error recovery has the hardware (DOC: PCIe errors),
+ *	or a reset failed and it is gone for good
+ * @hw_srcu: CPU faults on VRAM pages copy inside it (svmgpu_hw_enter())
+ * @hw_gone: set by remove() once VRAM is evicted; a CPU fault that sees it
+ *	has no hardware to copy with
  * @evict_delay_ms: debugfs test hook: how long each eviction holds its pages
  *	unmapped before copying them (svmgpu_evict_pfns()); 0 is off
  * @debugfs: the device's debugfs directory
@@ -373,14 +380,17 @@ struct svmgpu_device {
 	unsigned long vram_devmem_used;
 	unsigned long *vram_hold_until;
 	struct dev_pagemap devmem_pgmap;
+	struct dev_pagemap_ops devmem_ops;
 	unsigned long devmem_pfn;
 	spinlock_t dpagemap_lock;
 	struct svmgpu_pagemap *dpagemap;
 	struct mutex evict_lock;
 	struct work_struct evict_work;
-	struct work_struct reset_work;
+	struct delayed_work reset_work;
 	bool kring_hung;
 	bool engine_offline;
+	struct srcu_struct hw_srcu;
+	bool hw_gone;
 	u32 evict_delay_ms;
 	struct dentry *debugfs;
 };
@@ -413,11 +423,12 @@ static inline bool svmgpu_sysmem_atomics(struct svmgpu_device *gdev)
 enum svmgpu_probe_stage {
 	SVMGPU_PROBE_FAIL_ENGINE = 1,	/* interrupts and rings set up */
 	SVMGPU_PROBE_FAIL_VRAM,		/* VRAM has struct pages */
-	SVMGPU_PROBE_FAIL_REGISTER,	/* /dev/svmgpuN registered */
 };
 
 /* svmgpu_drv.c */
 void svmgpu_device_put(struct svmgpu_device *gdev);
+int svmgpu_hw_enter(struct svmgpu_device *gdev);
+void svmgpu_hw_leave(struct svmgpu_device *gdev, int idx);
 int svmgpu_probe_fault(struct svmgpu_device *gdev,
 		       enum svmgpu_probe_stage stage);
 bool svmgpu_user_range_ok(u64 addr, u64 len);

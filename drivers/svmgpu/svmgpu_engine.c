@@ -16,7 +16,8 @@
  *
  * DOC: Hang recovery
  *
- * A user submission that times out means a hung engine: the fault worker
+ * A submission that times out means a hung engine. On the user ring, the
+ * submitter resets the device itself: the fault worker
  * is stopped (disable_work_sync()), the kernel ring's lock is taken (the
  * order is always user ring, then kernel ring), the function is reset with
  * FLR (pci_try_reset_function(): a trylock, since unbinding holds the device
@@ -27,12 +28,14 @@
  *
  * A kernel-ring copy that times out (SVMGPU_COPY_TIMEOUT) fails its
  * migration or eviction, which leaves every page where it was, and marks
- * the engine hung (@kring_hung). It cannot reset the device itself: it
- * holds the kernel ring's lock, and may be the fault worker, which a reset
- * waits for. So it queues @reset_work, which takes the locks in order and
- * resets unless a reset happened meanwhile. Unbinding cannot wait for that
- * work (it holds @remove_lock), so svmgpu_remove() resets a hung device
- * itself, under the device lock it already holds.
+ * the engine hung (@kring_hung); until a reset, kernel-ring copies fail at
+ * once. It cannot reset the device itself: it holds the kernel ring's
+ * lock, and may be the fault worker, which a reset waits for. So it queues
+ * @reset_work, which takes the locks in order and resets unless a reset
+ * happened meanwhile; it tries again while the device lock is taken, and
+ * takes the engine offline for good if the reset fails. Unbinding cannot
+ * wait for that work (it holds @remove_lock), so svmgpu_remove() resets a
+ * hung device itself, under the device lock it already holds.
  *
  * DOC: PCIe errors
  *
@@ -205,7 +208,8 @@ out:
  * next poll, and the fault worker stops; returns once none of them is
  * left. The device stays offline until svmgpu_engine_online(), or for
  * good. Idempotent.
- * Context: process; the caller holds the PCI device lock (AER).
+ * Context: process; the caller holds no ring lock (AER's error_detected(),
+ * or a reset that failed).
  */
 void svmgpu_engine_offline(struct svmgpu_device *gdev)
 {
@@ -253,8 +257,10 @@ void svmgpu_engine_online(struct svmgpu_device *gdev)
 static void svmgpu_reset_work(struct work_struct *work)
 {
 	struct svmgpu_device *gdev =
-		container_of(work, struct svmgpu_device, reset_work);
+		container_of(to_delayed_work(work), struct svmgpu_device,
+			     reset_work);
 	struct svmgpu_ring *ring = &gdev->rings[SVMGPU_RING_USER];
+	int ret = 0;
 
 	down_read(&gdev->remove_lock);
 	if (!gdev->removed) {
@@ -262,10 +268,18 @@ static void svmgpu_reset_work(struct work_struct *work)
 		/* an error recovery resets the device its own way */
 		if (READ_ONCE(gdev->kring_hung) &&
 		    !READ_ONCE(gdev->engine_offline))
-			svmgpu_device_reset(gdev, false);
+			ret = svmgpu_device_reset(gdev, false);
 		mutex_unlock(&ring->lock);
 	}
 	up_read(&gdev->remove_lock);
+	if (ret == -EAGAIN) {
+		/* someone holds the device lock (an unbind resets itself) */
+		schedule_delayed_work(&gdev->reset_work, HZ / 10);
+	} else if (ret) {
+		pci_err(gdev->pdev, "reset failed (%d): the engine stays offline\n",
+			ret);
+		svmgpu_engine_offline(gdev);
+	}
 }
 
 /**
@@ -277,6 +291,9 @@ static void svmgpu_reset_work(struct work_struct *work)
  *
  * Context: process; sleeps. The caller keeps the hardware alive (holds
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
+ * Completion is the FENCE's seqno, or HEAD past the FENCE when the FENCE's
+ * own write failed (svmgpu_ring_consumed()).
+ *
  * Return: 0 when every command completed (check each status),
  * -ETIMEDOUT if they did not within @timeout (the user ring then resets
  * the device, the kernel ring restarts itself and queues a reset; the
@@ -320,6 +337,8 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 
 	while (!svmgpu_ring_done(ring, fence.operand)) {
 		if (time_after(jiffies, deadline)) {
+			if (svmgpu_ring_consumed(ring, end))
+				goto done;
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -364,7 +383,7 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		svmgpu_ring_restart(ring);
 		if (ret == -ETIMEDOUT) {
 			WRITE_ONCE(gdev->kring_hung, true);
-			schedule_work(&gdev->reset_work);
+			schedule_delayed_work(&gdev->reset_work, 0);
 		}
 		goto out;
 	}
@@ -572,7 +591,7 @@ int svmgpu_engine_init(struct svmgpu_device *gdev)
 	init_waitqueue_head(&gdev->fence_wq);
 	spin_lock_init(&gdev->tlb_lock);
 	INIT_WORK(&gdev->fault_work, svmgpu_fault_work);
-	INIT_WORK(&gdev->reset_work, svmgpu_reset_work);
+	INIT_DELAYED_WORK(&gdev->reset_work, svmgpu_reset_work);
 	gdev->wq = alloc_ordered_workqueue("svmgpu%d-faults", 0, gdev->id);
 	if (!gdev->wq)
 		return -ENOMEM;
@@ -620,6 +639,8 @@ err_irq:
 	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
 	while (nirq--)
 		devm_free_irq(&pdev->dev, pci_irq_vector(pdev, nirq), gdev);
+	destroy_workqueue(gdev->wq);
+	return ret;
 err_wq:
 	svmgpu_wr(gdev, SVMGPU_REG_FAULTQ_CONTROL, 0);
 	destroy_workqueue(gdev->wq);

@@ -421,33 +421,25 @@ struct drm_pagemap *svmgpu_pagemap_get(struct svmgpu_device *gdev,
 }
 
 /*
- * drm_pagemap's dev_pagemap_ops, but for migrate_to_ram(): its copy runs on
- * the kernel ring, so the hardware must stay meanwhile. As in the own
- * core's (svmgpu_vram.c), an unbind under way makes the CPU fault again
- * (its eviction may want this page, which the fault holds locked), and
- * after it, the data is gone with the device.
+ * drm_pagemap's dev_pagemap_ops (&svmgpu_device.devmem_ops), but for
+ * migrate_to_ram(): its copy runs on the kernel ring, so the hardware must
+ * stay meanwhile (svmgpu_hw_enter()); once it is gone, so is the data.
  */
-static struct dev_pagemap_ops svmgpu_devmem_pagemap_ops;
-
 static vm_fault_t svmgpu_devmem_migrate_to_ram(struct vm_fault *vmf)
 {
 	struct svmgpu_device *gdev = container_of(page_pgmap(vmf->page),
 						  struct svmgpu_device,
 						  devmem_pgmap);
+	int hw = svmgpu_hw_enter(gdev);
 	vm_fault_t ret;
 
-	if (!down_read_trylock(&gdev->remove_lock)) {
-		cond_resched();
-		return 0;
-	}
-	if (gdev->removed) {
+	if (hw < 0) {
 		pr_err_ratelimited("svmgpu%d: CPU access to VRAM left behind after unbind\n",
 				   gdev->id);
-		ret = VM_FAULT_SIGBUS;
-	} else {
-		ret = drm_pagemap_pagemap_ops_get()->migrate_to_ram(vmf);
+		return VM_FAULT_SIGBUS;
 	}
-	up_read(&gdev->remove_lock);
+	ret = drm_pagemap_pagemap_ops_get()->migrate_to_ram(vmf);
+	svmgpu_hw_leave(gdev, hw);
 	return ret;
 }
 
@@ -473,9 +465,9 @@ int svmgpu_pagemap_init(struct svmgpu_device *gdev, void *owner)
 	gdev->devmem_pgmap.range.start = res->start;
 	gdev->devmem_pgmap.range.end = res->start + gdev->vram_size - 1;
 	gdev->devmem_pgmap.nr_range = 1;
-	svmgpu_devmem_pagemap_ops = *drm_pagemap_pagemap_ops_get();
-	svmgpu_devmem_pagemap_ops.migrate_to_ram = svmgpu_devmem_migrate_to_ram;
-	gdev->devmem_pgmap.ops = &svmgpu_devmem_pagemap_ops;
+	gdev->devmem_ops = *drm_pagemap_pagemap_ops_get();
+	gdev->devmem_ops.migrate_to_ram = svmgpu_devmem_migrate_to_ram;
+	gdev->devmem_pgmap.ops = &gdev->devmem_ops;
 	gdev->devmem_pgmap.owner = owner;
 	addr = devm_memremap_pages(dev, &gdev->devmem_pgmap);
 	if (IS_ERR(addr))

@@ -576,7 +576,8 @@ void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram, dma_addr_t sys,
  *
  * Return: 0 only if every one succeeded; else -EHWPOISON if one touched
  * poisoned VRAM, -EIO for another failed status, or svmgpu_ring_run()'s
- * error (-ETIMEDOUT: the engine hung, see DOC: Hang recovery).
+ * error (-ETIMEDOUT: the engine hung, see DOC: Hang recovery; then at once
+ * until it is reset).
  */
 int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 		    unsigned int n)
@@ -585,6 +586,9 @@ int svmgpu_copy_run(struct svmgpu_device *gdev, struct svmgpu_cmd *cmds,
 	unsigned int i, done, batch, try;
 	int ret = 0;
 
+	/* a hung engine passes no copy until it is reset */
+	if (READ_ONCE(gdev->kring_hung))
+		return -ETIMEDOUT;
 	for (done = 0; !ret && done < n; done += batch) {
 		batch = min_t(unsigned int, n - done, SVMGPU_COPY_BATCH);
 		ret = svmgpu_ring_run(kring, cmds + done, batch,
@@ -1016,24 +1020,16 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		.fault_page = vmf->page,
 	};
 	vm_fault_t ret = 0;
-	long copied;
+	long copied = -EIO;
+	int hw, try;
 
 	if (time_before(jiffies, hold_until)) {
 		cond_resched();
 		return 0;
 	}
-	/*
-	 * The hardware must stay while we copy. If the device is being
-	 * unbound, its eviction may want this page, which we hold locked:
-	 * let go and fault again (the lock is never waited for here).
-	 */
-	if (!down_read_trylock(&gdev->remove_lock)) {
-		cond_resched();
-		return 0;
-	}
-	if (gdev->removed) {
+	hw = svmgpu_hw_enter(gdev);
+	if (hw < 0) {
 		/* private VRAM has no CPU path: the data went with the device */
-		up_read(&gdev->remove_lock);
 		pr_err_ratelimited("svmgpu%d: CPU access to VRAM left behind after unbind\n",
 				   gdev->id);
 		return VM_FAULT_SIGBUS;
@@ -1052,27 +1048,28 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	copied = args.cpages ?
-		 svmgpu_migrate_copy(gdev, args.vma, args.start, args.src,
-				     args.dst, args.npages, false, false, NULL) :
-		 1;
+	/* a DMA error may pass: a few more tries, each of up to three runs */
+	for (try = 0; try < 3 && copied == -EIO; try++)
+		copied = args.cpages ?
+			 svmgpu_migrate_copy(gdev, args.vma, args.start,
+					     args.src, args.dst, args.npages,
+					     false, false, NULL) : 1;
 	/*
-	 * The page stays in VRAM if the copy failed. Poisoned VRAM cannot be
-	 * read: SIGBUS. Any other failure may pass (a DMA error, a hung
-	 * engine, which is reset: DOC: Hang recovery): fault again, as a
-	 * SIGBUS would kill the task over it. The task stays killable.
+	 * The page stays in VRAM if the copy failed. A hung engine is being
+	 * reset (DOC: Hang recovery), and a fatal signal ends the task: fault
+	 * again. Anything else, poisoned VRAM above all, loses the data.
 	 */
-	if (copied == -EHWPOISON)
-		ret = VM_FAULT_SIGBUS;
-	else if (!copied)
+	if (!copied)
 		ret = VM_FAULT_OOM;
+	else if (copied < 0 && copied != -ETIMEDOUT && copied != -EINTR)
+		ret = VM_FAULT_SIGBUS;
 	migrate_vma_pages(&args);
 	trace_svmgpu_migrate(gdev->id, args.start, args.end, false,
 			     svmgpu_migrate_account(gdev, args.src, args.dst,
 						    args.npages, false));
 	migrate_vma_finalize(&args);
 out:
-	up_read(&gdev->remove_lock);
+	svmgpu_hw_leave(gdev, hw);
 	if (src != one)
 		kvfree(src);
 	return ret;
