@@ -175,6 +175,89 @@ TEST(eviction_after_reset_of_every_kind)
 	close(fd);
 }
 
+/*
+ * A slow job is not a hang: one process submits 64 copies of 32 MiB with a
+ * 100 ms timeout, far too short for them; meanwhile another process works
+ * on data it moved to VRAM. The slow job alone pays: its submission times
+ * out, the ring is restarted, and there is no reset, so the other
+ * process's data stays in VRAM and its copies complete intact (before
+ * issue 14 any timeout reset the device and evicted everyone's VRAM).
+ */
+TEST(slow_job_pays_alone)
+{
+	enum { CMDS = SVMGPU_SUBMIT_MAX_CMDS, CHUNK = 32 << 20 };
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	size_t len = 16 * PAGE;
+	__u8 *mine = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *out = map_anon(len, PROT_READ | PROT_WRITE);
+	long resets = debugfs_value("stats", "resets");
+	int started[2], status = -1;
+	__u64 moved = 0;
+	__u8 res[16];
+	pid_t pid;
+	char c;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(mine, NULL);
+	ASSERT_NE(out, NULL);
+	ASSERT_EQ(madvise(mine, len, MADV_NOHUGEPAGE), 0);
+	pattern_fill(mine, len, 41);
+	ASSERT_EQ(dev_migrate(fd, mine, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
+	ASSERT_EQ(moved, 16);
+	ASSERT_EQ(pipe(started), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* the slow job, in a process and a device file of its own */
+		int cfd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+		__u8 *a = map_anon(CHUNK, PROT_READ | PROT_WRITE);
+		__u8 *b = map_anon(CHUNK, PROT_READ | PROT_WRITE);
+		struct svmgpu_user_cmd *cmds = calloc(CMDS, sizeof(*cmds));
+		struct svmgpu_submit sub = {
+			.cmds = (uintptr_t)cmds, .count = CMDS,
+			.timeout_ms = 100,
+		};
+		int ret;
+
+		if (cfd < 0 || !a || !b || !cmds)
+			_exit(2);
+		memset(a, 1, CHUNK);
+		memset(b, 2, CHUNK);	/* faulted in: the job only copies */
+		if (dev_copy(cfd, b, a, CHUNK))
+			_exit(3);
+		for (int i = 0; i < CMDS; i++)
+			cmds[i] = (struct svmgpu_user_cmd){
+				.op = SVMGPU_CMD_COPY, .len = CHUNK,
+				.dst = (uintptr_t)(i & 1 ? a : b),
+				.src = (uintptr_t)(i & 1 ? b : a),
+			};
+		if (write(started[1], "s", 1) != 1)
+			_exit(4);
+		ret = ioctl(cfd, SVMGPU_IOCTL_SUBMIT, &sub) ? errno : 0;
+		_exit(ret == ETIMEDOUT ? 0 : 10 + ret);
+	}
+	ASSERT_EQ(read(started[0], &c, 1), 1);
+	usleep(20 * 1000);
+	/* the other process's work waits for the ring, then completes */
+	for (int i = 0; i < 4; i++) {
+		memset(out, 0, len);
+		EXPECT_EQ(dev_copy(fd, out, mine, len), 0);
+		EXPECT_EQ(pattern_errors(out, len, 41), 0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("slow job's status %#x (0: timed out as it should)",
+		       status);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets);
+	ASSERT_EQ(dev_residency(fd, mine, 16, res), 0);
+	for (int i = 0; i < 16; i++)
+		EXPECT_EQ(res[i] & SVMGPU_RES_WHERE_MASK, SVMGPU_RES_VRAM);
+	EXPECT_EQ(pattern_errors(mine, len, 41), 0);
+	close(started[0]);
+	close(started[1]);
+	close(fd);
+}
+
 /* Has the kernel log a line containing @what (from the start)? */
 static bool kmsg_has(const char *what)
 {

@@ -16,8 +16,11 @@
  *
  * DOC: Hang recovery
  *
- * A submission that times out means a hung engine. On the user ring, the
- * submitter resets the device itself: the fault worker
+ * A submission that times out while its ring's HEAD moved in the last
+ * SVMGPU_HANG_WINDOW is slow, not hung: the ring is restarted, which
+ * abandons that submission alone (its submitter gets -ETIMEDOUT), and
+ * nobody else pays: no reset, no eviction. Otherwise the engine is hung.
+ * On the user ring, the submitter resets the device itself: the fault worker
  * is stopped (disable_work_sync()), the kernel ring's lock is taken (the
  * order is always user ring, then kernel ring), the function is reset with
  * FLR (pci_try_reset_function(): a trylock, since unbinding holds the device
@@ -100,16 +103,13 @@ static bool svmgpu_ring_done(struct svmgpu_ring *ring, u64 seqno)
 	return le64_to_cpu(READ_ONCE(*ring->fence)) >= seqno;
 }
 
-/*
- * Has the engine gone past slot @end - 1, the FENCE of the submission?
- * The FENCE is a memory write like any other and may fail (a DMA error):
- * then no seqno comes, but HEAD still passes it and every status before
- * it is written. Only one submission is ever on a ring.
- */
-static bool svmgpu_ring_consumed(struct svmgpu_ring *ring, u32 end)
+static u32 svmgpu_ring_head(struct svmgpu_ring *ring)
 {
-	return svmgpu_rd(ring->gdev, SVMGPU_REG_RING_HEAD(ring->id)) == end;
+	return svmgpu_rd(ring->gdev, SVMGPU_REG_RING_HEAD(ring->id));
 }
+
+/* An engine whose ring HEAD moved this recently is slow, not hung. */
+#define SVMGPU_HANG_WINDOW	(HZ / 2)
 
 /*
  * Forget whatever the ring still holds: disabling resets head and tail.
@@ -292,7 +292,8 @@ static void svmgpu_reset_work(struct work_struct *work)
  * Context: process; sleeps. The caller keeps the hardware alive (holds
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
  * Completion is the FENCE's seqno, or HEAD past the FENCE when the FENCE's
- * own write failed (svmgpu_ring_consumed()).
+ * own write failed. A timeout while HEAD moves aborts this submission
+ * alone (DOC: Hang recovery).
  *
  * Return: 0 when every command completed (check each status),
  * -ETIMEDOUT if they did not within @timeout (the user ring then resets
@@ -305,8 +306,10 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout)
 {
 	struct svmgpu_device *gdev = ring->gdev;
+	/* no progress until HEAD moves */
 	unsigned long deadline = jiffies + timeout;
-	u32 end;
+	unsigned long progress = jiffies - SVMGPU_HANG_WINDOW;
+	u32 end, head;
 	struct svmgpu_cmd fence = {
 		.opcode = SVMGPU_OP_FENCE,
 		.flags = SVMGPU_SPACE_SYS << SVMGPU_DESC_DST_SPACE_SHIFT,
@@ -333,11 +336,19 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	/* Descriptors must be visible before the doorbell. */
 	dma_wmb();
 	end = (ring->tail + count + 1) % SVMGPU_RING_ENTRIES;
+	head = ring->tail;
 	svmgpu_wr(gdev, SVMGPU_REG_RING_TAIL(ring->id), end);
 
+	/*
+	 * Each poll also reads HEAD: the FENCE is a memory write like any
+	 * other and may fail (a DMA error), and then no seqno comes, but HEAD
+	 * passes it and every status before it is written (only one
+	 * submission is ever on a ring); and HEAD moving is progress, which
+	 * tells a slow submission from a hung engine (DOC: Hang recovery).
+	 */
 	while (!svmgpu_ring_done(ring, fence.operand)) {
 		if (time_after(jiffies, deadline)) {
-			if (svmgpu_ring_consumed(ring, end))
+			if (svmgpu_ring_head(ring) == end)
 				goto done;
 			ret = -ETIMEDOUT;
 			break;
@@ -351,23 +362,39 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 						    svmgpu_ring_done(ring,
 								     fence.operand),
 						    SVMGPU_POLL_INTERVAL)) {
-		case 0:
-			if (svmgpu_ring_consumed(ring, end)) {
+		case 0: {
+			u32 now = svmgpu_ring_head(ring);
+
+			if (now == end) {
 				dev_dbg(&gdev->pdev->dev,
 					"ring %u: fence %llu not written\n",
 					ring->id, fence.operand);
 				goto done;
 			}
+			if (now != head) {
+				head = now;
+				progress = jiffies;
+			}
 			/* a user command may wait for a lost fault interrupt */
 			if (ring->id == SVMGPU_RING_USER)
 				queue_work(gdev->wq, &gdev->fault_work);
 			break;
+		}
 		case -ERESTARTSYS:
 			ret = -EINTR;
 			break;
 		}
 		if (ret)
 			break;
+	}
+	if (ret == -ETIMEDOUT &&
+	    time_before(jiffies, progress + SVMGPU_HANG_WINDOW)) {
+		/* slow, not hung: this submission alone pays */
+		dev_warn_ratelimited(&gdev->pdev->dev,
+				     "ring %u: a submission ran past its timeout, the engine busy with it: aborting it\n",
+				     ring->id);
+		svmgpu_ring_restart(ring);
+		goto out;
 	}
 	if (ret == -ETIMEDOUT && ring->id == SVMGPU_RING_USER) {
 		dev_warn_ratelimited(&gdev->pdev->dev,
