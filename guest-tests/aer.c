@@ -114,8 +114,6 @@ FIXTURE(aer) {
 
 FIXTURE_SETUP(aer)
 {
-	__u64 moved = 0;
-
 	self->len = 32 * PAGE;
 	self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->fd, 0);
@@ -123,11 +121,7 @@ FIXTURE_SETUP(aer)
 		SKIP(return, "the runner defines no QMP steps (--qmp-step)");
 	self->buf = map_anon(self->len, PROT_READ | PROT_WRITE);
 	ASSERT_NE(self->buf, NULL);
-	ASSERT_EQ(madvise(self->buf, self->len, MADV_NOHUGEPAGE), 0);
-	pattern_fill(self->buf, self->len, 33);
-	ASSERT_EQ(dev_migrate(self->fd, self->buf, self->len,
-			      SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
-	ASSERT_EQ(moved, 32);
+	ASSERT_EQ(pattern_in_vram(self->fd, self->buf, self->len, 33), 0);
 }
 
 FIXTURE_TEARDOWN(aer)

@@ -595,10 +595,7 @@ TEST(poison_under_data)
 	ASSERT_EQ(write_sysfs(INJECT, "clear"), 0);
 	ASSERT_NE(buf, NULL);
 	ASSERT_NE(out, NULL);
-	ASSERT_EQ(madvise(buf, len, MADV_NOHUGEPAGE), 0);
-	pattern_fill(buf, len, 8);
-	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
-	ASSERT_EQ(moved, 8);
+	ASSERT_EQ(pattern_in_vram(fd, buf, len, 8), 0);
 	ASSERT_EQ(poison_all_vram(), 0);
 
 	EXPECT_EQ(dev_copy(fd, out, buf, len), EHWPOISON);

@@ -192,7 +192,6 @@ TEST(slow_job_pays_alone)
 	__u8 *out = map_anon(len, PROT_READ | PROT_WRITE);
 	long resets = debugfs_value("stats", "resets");
 	int started[2], status = -1;
-	__u64 moved = 0;
 	__u8 res[16];
 	pid_t pid;
 	char c;
@@ -200,10 +199,7 @@ TEST(slow_job_pays_alone)
 	ASSERT_GE(fd, 0);
 	ASSERT_NE(mine, NULL);
 	ASSERT_NE(out, NULL);
-	ASSERT_EQ(madvise(mine, len, MADV_NOHUGEPAGE), 0);
-	pattern_fill(mine, len, 41);
-	ASSERT_EQ(dev_migrate(fd, mine, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
-	ASSERT_EQ(moved, 16);
+	ASSERT_EQ(pattern_in_vram(fd, mine, len, 41), 0);
 	ASSERT_EQ(pipe(started), 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -306,7 +302,6 @@ TEST(unbind_with_poisoned_vram)
 	int status = 0, i;
 	char bdf[32];
 	struct unbinder u = { .bdf = bdf, .ret = -1 };
-	__u64 moved = 0;
 	pid_t reader;
 
 	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
@@ -318,10 +313,7 @@ TEST(unbind_with_poisoned_vram)
 	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_GET_INFO, &info), 0);
 	snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", info.pci_segment,
 		 info.pci_bus, info.pci_devfn >> 3, info.pci_devfn & 7);
-	ASSERT_EQ(madvise(buf, len, MADV_NOHUGEPAGE), 0);
-	pattern_fill(buf, len, 91);
-	ASSERT_EQ(dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved), 0);
-	ASSERT_EQ(moved, 8);
+	ASSERT_EQ(pattern_in_vram(fd, buf, len, 91), 0);
 	ASSERT_EQ(poison_all_vram(), 0);
 	close(fd);
 	ASSERT_FALSE(kmsg_has(lost));

@@ -181,6 +181,23 @@ static inline void pattern_fill(__u8 *p, size_t len, unsigned int seed)
 		p[i] = pattern_byte(i, seed);
 }
 
+/*
+ * @len bytes at @buf in 4 KiB pages, filled with pattern @seed and moved
+ * to VRAM: 0 when every page moved, else -1.
+ */
+static inline int pattern_in_vram(int fd, __u8 *buf, size_t len,
+				  unsigned int seed)
+{
+	__u64 moved = 0;
+
+	if (madvise(buf, len, MADV_NOHUGEPAGE))
+		return -1;
+	pattern_fill(buf, len, seed);
+	if (dev_migrate(fd, buf, len, SVMGPU_MIGRATE_TO_VRAM, &moved))
+		return -1;
+	return moved == len / PAGE ? 0 : -1;
+}
+
 /* How many bytes of @p differ from pattern_fill(@seed). */
 static inline size_t pattern_errors(const __u8 *p, size_t len,
 				    unsigned int seed)
