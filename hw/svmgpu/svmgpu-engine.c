@@ -154,10 +154,15 @@ static void *svmgpu_map_sys(SvmgpuState *s, hwaddr addr, hwaddr *len,
     if (!l || !memory_access_is_direct(mr, is_write, MEMTXATTRS_UNSPECIFIED)) {
         return NULL;
     }
-    p = address_space_map(as, addr, &l, is_write, MEMTXATTRS_UNSPECIFIED);
-    if (!p || !l) {
-        return NULL;
-    }
+    /*
+     * Map what was just checked, in the same RCU section. A second
+     * translation (address_space_map()) could meet another memory map,
+     * bus mastering turned off meanwhile, and return a bounce buffer
+     * filled by an MMIO read from this thread, without the BQL.
+     * address_space_unmap() finds the region by its host address.
+     */
+    memory_region_ref(mr);
+    p = qemu_map_ram_ptr(mr->ram_block, xlat);
     *len = l;
     return p;
 }
