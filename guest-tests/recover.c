@@ -176,8 +176,9 @@ TEST(eviction_after_reset_of_every_kind)
 }
 
 /*
- * A slow job is not a hang: one process submits 64 copies of 32 MiB with a
- * 100 ms timeout, far too short for them; meanwhile another process works
+ * A slow job is not a hang: one process submits 64 copies of 128 MiB with
+ * a 150 ms timeout, far too short for them (8 GiB; the first copy alone
+ * ends well before the timeout, so the engine is seen to progress); meanwhile another process works
  * on data it moved to VRAM. The slow job alone pays: its submission times
  * out, the ring is restarted, and there is no reset, so the other
  * process's data stays in VRAM and its copies complete intact (before
@@ -185,7 +186,7 @@ TEST(eviction_after_reset_of_every_kind)
  */
 TEST(slow_job_pays_alone)
 {
-	enum { CMDS = SVMGPU_SUBMIT_MAX_CMDS, CHUNK = 32 << 20 };
+	enum { CMDS = SVMGPU_SUBMIT_MAX_CMDS, CHUNK = 128 << 20 };
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	size_t len = 16 * PAGE;
 	__u8 *mine = map_anon(len, PROT_READ | PROT_WRITE);
@@ -211,7 +212,7 @@ TEST(slow_job_pays_alone)
 		struct svmgpu_user_cmd *cmds = calloc(CMDS, sizeof(*cmds));
 		struct svmgpu_submit sub = {
 			.cmds = (uintptr_t)cmds, .count = CMDS,
-			.timeout_ms = 100,
+			.timeout_ms = 150,
 		};
 		int ret;
 

@@ -627,10 +627,8 @@ static int svmgpu_inject_show(struct seq_file *m, void *unused)
 		seq_printf(m, "%s %u\n", svmgpu_inject_knobs[i].name,
 			   svmgpu_rd(gdev, svmgpu_inject_knobs[i].reg));
 	seq_printf(m, "poison %#llx %#llx\ninjected %u\n",
-		   svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO) |
-		   (u64)svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_ADDR_HI) << 32,
-		   svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_LEN_LO) |
-		   (u64)svmgpu_rd(gdev, SVMGPU_REG_DBG_POISON_LEN_HI) << 32,
+		   svmgpu_rd64(gdev, SVMGPU_REG_DBG_POISON_ADDR_LO),
+		   svmgpu_rd64(gdev, SVMGPU_REG_DBG_POISON_LEN_LO),
 		   svmgpu_rd(gdev, SVMGPU_REG_DBG_INJECTED));
 	return 0;
 }
@@ -789,8 +787,7 @@ static int svmgpu_identify(struct svmgpu_device *gdev)
 		return -ENODEV;
 	}
 
-	gdev->vram_size = svmgpu_rd(gdev, SVMGPU_REG_VRAM_SIZE_LO) |
-			  (u64)svmgpu_rd(gdev, SVMGPU_REG_VRAM_SIZE_HI) << 32;
+	gdev->vram_size = svmgpu_rd64(gdev, SVMGPU_REG_VRAM_SIZE_LO);
 	if (gdev->vram_size < SVMGPU_VRAM_SIZE_MIN ||
 	    gdev->vram_size > SVMGPU_VRAM_SIZE_MAX ||
 	    !is_power_of_2(gdev->vram_size)) {

@@ -408,6 +408,11 @@ static inline void svmgpu_wr(struct svmgpu_device *gdev, u32 reg, u32 val)
 	iowrite32(val, gdev->regs + reg);
 }
 
+static inline u64 svmgpu_rd64(struct svmgpu_device *gdev, u32 lo)
+{
+	return svmgpu_rd(gdev, lo) | (u64)svmgpu_rd(gdev, lo + 4) << 32;
+}
+
 static inline void svmgpu_wr64(struct svmgpu_device *gdev, u32 lo, u64 val)
 {
 	iowrite32(lower_32_bits(val), gdev->regs + lo);

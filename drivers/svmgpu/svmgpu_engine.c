@@ -306,8 +306,8 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		    unsigned int count, unsigned long timeout)
 {
 	struct svmgpu_device *gdev = ring->gdev;
-	/* no progress until HEAD moves */
 	unsigned long deadline = jiffies + timeout;
+	/* no progress until HEAD moves */
 	unsigned long progress = jiffies - SVMGPU_HANG_WINDOW;
 	u32 end, head;
 	struct svmgpu_cmd fence = {
@@ -348,8 +348,13 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	 */
 	while (!svmgpu_ring_done(ring, fence.operand)) {
 		if (time_after(jiffies, deadline)) {
-			if (svmgpu_ring_head(ring) == end)
+			u32 now = svmgpu_ring_head(ring);
+
+			if (now == end)
 				goto done;
+			/* progress seen only now counts too */
+			if (now != head)
+				progress = jiffies;
 			ret = -ETIMEDOUT;
 			break;
 		}

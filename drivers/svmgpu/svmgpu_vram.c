@@ -1048,8 +1048,8 @@ static vm_fault_t svmgpu_migrate_to_ram(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}
-	/* a DMA error may pass: a few more tries, each of up to three runs */
-	for (try = 0; try < 3 && copied == -EIO; try++)
+	/* a DMA error may pass: a few more copies, each of up to three runs */
+	for (try = 0; try < SVMGPU_COPY_TRIES && copied == -EIO; try++)
 		copied = args.cpages ?
 			 svmgpu_migrate_copy(gdev, args.vma, args.start,
 					     args.src, args.dst, args.npages,
