@@ -11,3 +11,5 @@ CONFIG_PCIE_PORT=y
 CONFIG_ISA_DEBUG=y
 CONFIG_PVPANIC_ISA=y
 CONFIG_SVMGPU=y
+# The guest's IOMMU of the debug suite (./svmgpu test debug): intel-iommu.
+CONFIG_VTD=y

@@ -5,8 +5,10 @@
  * The engine is a thread that executes the command ring concurrently with
  * the vCPUs. Its memory accesses are real accesses to the memory the guest
  * CPU uses: bulk data is moved with memcpy on mapped RAM, atomics are host
- * atomic operations on it. It never takes the BQL (see svmgpu.h), so it may
- * only touch RAM and VRAM: svmgpu_map_sys() refuses every other target.
+ * atomic operations on it. It touches only RAM and VRAM (svmgpu_map_sys()
+ * refuses every other target), so it needs no BQL, except behind an IOMMU,
+ * whose translation may take it: there each command runs under the BQL
+ * (svmgpu.h, svmgpu_engine_bql_lock()).
  *
  * A command runs with the device lock dropped, except for short sections
  * (translation and TLB, completion). Reset bumps s->epoch and waits until
@@ -134,8 +136,9 @@ static bool svmgpu_vram_poisoned(SvmgpuState *s, uint64_t off, uint64_t len)
 /*
  * Map up to *len bytes of system memory at bus address @addr. Only RAM is
  * accepted: anything else (MMIO, ROM for writes, unassigned, an IOMMU
- * fault, bus mastering off) is a DMA error, so the engine never needs the
- * BQL that an MMIO access would take.
+ * fault, bus mastering off) is a DMA error, so the access itself never
+ * needs the BQL that an MMIO access would take. Behind an IOMMU the
+ * translation may take it: the engine holds it then (svmgpu.h).
  */
 static void *svmgpu_map_sys(SvmgpuState *s, hwaddr addr, hwaddr *len,
                             bool is_write)
@@ -496,6 +499,70 @@ static bool svmgpu_cmd_abandoned(SvmgpuState *s, SvmgpuCmd *cmd)
            qatomic_read(&s->rings[cmd->ring].gen) != cmd->ring_gen;
 }
 
+/*
+ * Behind an IOMMU the engine holds the BQL while it runs a command. Take it
+ * as everyone does, before s->lock; called with s->lock held, which it
+ * drops meanwhile: the caller looks at the state afresh.
+ */
+static void svmgpu_engine_bql_lock(SvmgpuState *s)
+{
+    if (s->dma_needs_bql) {
+        qemu_mutex_unlock(&s->lock);
+        bql_lock();
+        qemu_mutex_lock(&s->lock);
+    }
+}
+
+static void svmgpu_engine_bql_unlock(SvmgpuState *s)
+{
+    if (s->dma_needs_bql) {
+        bql_unlock();
+    }
+}
+
+/*
+ * Behind an IOMMU, let go of the BQL where the engine holds no mapping, so
+ * that vCPUs and the main loop get it: the engine is idle meanwhile
+ * (engine_active false), so a reset or ring disable that gets the BQL does
+ * not wait for it. The caller checks svmgpu_cmd_abandoned() afterwards.
+ */
+static void svmgpu_engine_pause(SvmgpuState *s)
+{
+    if (s->dma_needs_bql) {
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            s->engine_active = false;
+            qemu_cond_broadcast(&s->idle_cond);
+        }
+        bql_unlock();
+    }
+}
+
+static void svmgpu_engine_resume(SvmgpuState *s)
+{
+    if (s->dma_needs_bql) {
+        bql_lock();
+        WITH_QEMU_LOCK_GUARD(&s->lock) {
+            s->engine_active = true;
+        }
+    }
+}
+
+/*
+ * Step boundary of a long COPY or FILL (no mapping held): pause every
+ * SVMGPU_STEP_MAX bytes since *@since. Returns true if the command was
+ * abandoned (then stop at once).
+ */
+static bool svmgpu_step_boundary(SvmgpuState *s, SvmgpuCmd *cmd,
+                                 uint64_t *since)
+{
+    if (s->dma_needs_bql && cmd->done - *since >= SVMGPU_STEP_MAX) {
+        svmgpu_engine_pause(s);
+        svmgpu_engine_resume(s);
+        *since = cmd->done;
+    }
+    return svmgpu_cmd_abandoned(s, cmd);
+}
+
 /* Count the bytes a COPY or FILL moved in this run (from @start on). */
 static void svmgpu_count_bytes(SvmgpuState *s, SvmgpuCmd *cmd, uint64_t start)
 {
@@ -514,10 +581,10 @@ static int svmgpu_cmd_copy(SvmgpuState *s, SvmgpuCmd *cmd)
 {
     uint8_t dst_space = desc_space(cmd->flags, SVMGPU_DESC_DST_SPACE_SHIFT);
     uint8_t src_space = desc_space(cmd->flags, SVMGPU_DESC_SRC_SPACE_SHIFT);
-    uint64_t start = cmd->done;
+    uint64_t start = cmd->done, since = start;
     int ret = SVMGPU_DESC_STATUS_OK;
 
-    while (cmd->done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
+    while (cmd->done < cmd->len && !svmgpu_step_boundary(s, cmd, &since)) {
         uint64_t want = MIN(cmd->len - cmd->done, SVMGPU_STEP_MAX);
         SvmgpuMapping src, dst;
         uint64_t n;
@@ -547,14 +614,14 @@ static int svmgpu_cmd_fill(SvmgpuState *s, SvmgpuCmd *cmd)
 {
     uint8_t space = desc_space(cmd->flags, SVMGPU_DESC_DST_SPACE_SHIFT);
     uint8_t pattern[8 + 4096];
-    uint64_t start = cmd->done;
+    uint64_t start = cmd->done, since = start;
     int ret = SVMGPU_DESC_STATUS_OK;
 
     /* pattern[i] is byte i mod 8 of the operand, for any start phase */
     for (unsigned i = 0; i < sizeof(pattern); i++) {
         pattern[i] = cmd->operand >> (8 * (i % 8));
     }
-    while (cmd->done < cmd->len && !svmgpu_cmd_abandoned(s, cmd)) {
+    while (cmd->done < cmd->len && !svmgpu_step_boundary(s, cmd, &since)) {
         uint64_t want = MIN(cmd->len - cmd->done, SVMGPU_STEP_MAX);
         SvmgpuMapping dst;
 
@@ -713,7 +780,9 @@ static int svmgpu_cmd_fence(SvmgpuState *s, SvmgpuCmd *cmd)
         latency_us = s->inject.latency_us;
     }
     if (latency_us) {
+        svmgpu_engine_pause(s);
         g_usleep(latency_us);
+        svmgpu_engine_resume(s);
     }
     /* The seqno and interrupt follow even a failed write: wake the driver. */
     WITH_QEMU_LOCK_GUARD(&s->lock) {
@@ -1021,6 +1090,7 @@ void *svmgpu_engine_thread(void *opaque)
     while (!s->stopping) {
         int runnable = -1;
 
+        svmgpu_engine_bql_lock(s);
         if (!s->inject.hang) {
             svmgpu_record_pending_faults_locked(s);
             /* Round robin: one command per ring in turn. */
@@ -1033,12 +1103,14 @@ void *svmgpu_engine_thread(void *opaque)
                 }
             }
         }
-        if (runnable < 0) {
-            qemu_cond_wait(&s->work_cond, &s->lock);
-            continue;
+        if (runnable >= 0) {
+            s->next_ring = (runnable + 1) % SVMGPU_NUM_RINGS;
+            svmgpu_engine_step_locked(s, runnable);
         }
-        s->next_ring = (runnable + 1) % SVMGPU_NUM_RINGS;
-        svmgpu_engine_step_locked(s, runnable);
+        svmgpu_engine_bql_unlock(s);
+        if (runnable < 0 && !s->stopping) {
+            qemu_cond_wait(&s->work_cond, &s->lock);
+        }
     }
     qemu_mutex_unlock(&s->lock);
     rcu_unregister_thread();

@@ -24,6 +24,7 @@
 #include "hw/pci/pcie_aer.h"
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
+#include "system/address-spaces.h"
 #include "svmgpu.h"
 #include "trace.h"
 
@@ -351,7 +352,8 @@ static void svmgpu_ring_control_locked(SvmgpuState *s, unsigned n,
         /*
          * Synchronous: abandon the ring's command in flight and wait until
          * the engine has left it (its next step boundary); it writes back
-         * nothing. The engine never takes the BQL we hold.
+         * nothing. The engine never waits for the BQL we hold while it is
+         * active (svmgpu.h).
          */
         qatomic_inc(&r->gen);
         r->enabled = false;     /* before waiting: start nothing more */
@@ -408,7 +410,8 @@ static void svmgpu_ring_write_locked(SvmgpuState *s, hwaddr addr,
 /*
  * Invalidate as TLB_INV_* say, then wait until no engine access still uses
  * a translation taken before: the step in flight ends within a bounded
- * time, and the engine never takes the BQL we hold.
+ * time, and the engine never waits for the BQL we hold while it holds a
+ * translation (svmgpu.h).
  */
 static void svmgpu_tlb_inv_sync_locked(SvmgpuState *s, uint32_t scope)
 {
@@ -869,6 +872,8 @@ static void svmgpu_realize(PCIDevice *pdev, Error **errp)
                          PCI_BASE_ADDRESS_MEM_PREFETCH, &s->vram);
     }
 
+    s->dma_needs_bql = pci_device_iommu_address_space(pdev) !=
+                       &address_space_memory;
     s->prng = s->seed ? s->seed : 0x5356474d5356474dull;
     WITH_QEMU_LOCK_GUARD(&s->lock) {
         svmgpu_clear_state_locked(s);
@@ -896,7 +901,14 @@ static void svmgpu_exit(PCIDevice *pdev)
         s->stopping = true;
         qemu_cond_signal(&s->work_cond);
     }
+    /* Behind an IOMMU the engine may be waiting for the BQL to finish. */
+    if (s->dma_needs_bql) {
+        bql_unlock();
+    }
     qemu_thread_join(&s->engine_thread);
+    if (s->dma_needs_bql) {
+        bql_lock();
+    }
     address_space_destroy(&s->vram_as);
     qemu_bh_delete(s->irq_bh);
     msix_unuse_all_vectors(pdev);
@@ -914,8 +926,9 @@ static void svmgpu_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
 
 /*
  * System reset and FLR: stop the engine and clear the state. The engine
- * never takes the BQL, so waiting for it here (BQL held) cannot deadlock;
- * it leaves a command within one bounded step once it sees the new epoch.
+ * never waits for the BQL while it is active (svmgpu.h), so waiting for it
+ * here (BQL held) cannot deadlock; it leaves a command within one bounded
+ * step once it sees the new epoch.
  */
 static void svmgpu_reset_hold(Object *obj, ResetType type)
 {

@@ -4,10 +4,20 @@
  * properties, lifecycle) and svmgpu-engine.c (command engine, device MMU).
  *
  * Locking: everything below "guarded by lock" is protected by @lock. The
- * lock order is BQL -> @lock. The engine thread never takes the BQL: all its
- * memory accesses go to RAM or VRAM through svmgpu_dma_*(), which refuse
- * anything else, and interrupts are delivered by a bottom half. That is what
- * lets reset (which holds the BQL) wait for the engine to go idle.
+ * lock order is BQL -> @lock. Reset, ring disable and a synchronous TLB
+ * invalidation wait for the engine with the BQL held, so the engine must
+ * never wait for the BQL while they may be waiting for it:
+ *
+ * - With the device's DMA going straight to system memory, the engine never
+ *   takes the BQL: all its accesses go to RAM or VRAM, which need none
+ *   (svmgpu_map_sys() refuses anything else), and interrupts are delivered
+ *   by a bottom half.
+ * - Behind an IOMMU (@dma_needs_bql), translating a bus address may take
+ *   the BQL: intel-iommu takes it to switch a device to pass-through, and
+ *   its fault event is an MSI, delivered under the BQL. There the engine
+ *   runs each command under the BQL, like a device model without a thread,
+ *   and lets go of it only where it is idle (between steps of a long
+ *   command, with no mapping held and @engine_active false).
  */
 
 #ifndef HW_SVMGPU_SVMGPU_H
@@ -103,6 +113,7 @@ struct SvmgpuState {
     AddressSpace vram_as;
     QemuThread engine_thread;
     QEMUBH *irq_bh;
+    bool dma_needs_bql;             /* DMA is translated by an IOMMU */
 
     QemuMutex lock;
     QemuCond work_cond;             /* engine: something may be runnable */

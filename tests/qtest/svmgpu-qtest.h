@@ -73,17 +73,20 @@ static inline void sg_setup_queues(SgDev *g)
 }
 
 /*
- * Start QEMU with one svmgpu (id gpu0, VRAM 16 MiB) plus @props (a
- * comma-separated list, may be ""), map BAR 0, and set up the queues.
+ * Start QEMU with @machine (more QEMU arguments, before the device: an
+ * IOMMU must come first; may be "") and one svmgpu (id gpu0, VRAM 16 MiB)
+ * plus @props (a comma-separated list, may be ""), map BAR 0, and set up
+ * the queues.
  */
-static inline void sg_start(SgDev *g, const char *props)
+static inline void sg_start_with(SgDev *g, const char *machine,
+                                 const char *props)
 {
     const char *extra = g_getenv("SVMGPU_QTEST_ARGS");
 
     memset(g, 0, sizeof(*g));
-    g->qts = qtest_initf("-M q35 -m 512M -nodefaults %s "
+    g->qts = qtest_initf("-M q35 -m 512M -nodefaults %s %s "
                          "-device svmgpu,id=gpu0,addr=%02x.0,vram-size=%u%s%s",
-                         extra ? extra : "", SG_SLOT,
+                         extra ? extra : "", machine, SG_SLOT,
                          (unsigned)SG_VRAM_SIZE, *props ? "," : "", props);
     g->bus = qpci_new_pc(g->qts, NULL);
     g->dev = qpci_device_find(g->bus, QPCI_DEVFN(SG_SLOT, 0));
@@ -91,6 +94,11 @@ static inline void sg_start(SgDev *g, const char *props)
     qpci_device_enable(g->dev);
     g->regs = qpci_iomap(g->dev, SVMGPU_BAR_REGS, NULL);
     sg_setup_queues(g);
+}
+
+static inline void sg_start(SgDev *g, const char *props)
+{
+    sg_start_with(g, "", props);
 }
 
 static inline void sg_stop(SgDev *g)

@@ -1545,6 +1545,108 @@ static void test_debug_window(void)
     sg_stop(&g);
 }
 
+/* === 9. behind an IOMMU (intel-iommu) === */
+
+/* intel-iommu's registers on q35 (VT-d specification, chapter 11) */
+#define RB_VTD_BASE         0xfed90000ull
+#define RB_VTD_GCMD         0x18
+#define RB_VTD_GSTS         0x1c
+#define RB_VTD_RTADDR       0x20
+#define RB_VTD_FSTS         0x34
+#define RB_VTD_FECTL        0x38
+#define RB_VTD_FEDATA       0x3c
+#define RB_VTD_FEADDR       0x40
+#define RB_VTD_TE           (1u << 31)  /* GCMD, GSTS: translation enable */
+#define RB_VTD_SRTP         (1u << 30)  /* GCMD, GSTS: root table pointer */
+#define RB_VTD_FSTS_PPF     (1u << 1)   /* a primary fault is recorded */
+#define RB_VTD_ROOT         0x900000ull /* between page tables and data */
+
+static void rb_vtd_wait(SgDev *g, uint32_t bit, bool set)
+{
+    gint64 deadline = g_get_monotonic_time() + SG_TIMEOUT_US;
+
+    while (!!(qtest_readl(g->qts, RB_VTD_BASE + RB_VTD_GSTS) & bit) != set) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(100);
+    }
+}
+
+/*
+ * DMA remapping on with an empty root table: every DMA of the device faults
+ * in the IOMMU, whose fault event (unmasked) is an MSI to the local APIC.
+ */
+static void rb_vtd_block_all(SgDev *g)
+{
+    qtest_memset(g->qts, RB_VTD_ROOT, 0, 4096);
+    qtest_writel(g->qts, RB_VTD_BASE + RB_VTD_FEADDR, 0xfee00000);
+    qtest_writel(g->qts, RB_VTD_BASE + RB_VTD_FEDATA, 0x40);
+    qtest_writel(g->qts, RB_VTD_BASE + RB_VTD_FECTL, 0);
+    qtest_writeq(g->qts, RB_VTD_BASE + RB_VTD_RTADDR, RB_VTD_ROOT);
+    qtest_writel(g->qts, RB_VTD_BASE + RB_VTD_GCMD, RB_VTD_SRTP);
+    rb_vtd_wait(g, RB_VTD_SRTP, true);
+    qtest_writel(g->qts, RB_VTD_BASE + RB_VTD_GCMD, RB_VTD_TE);
+    rb_vtd_wait(g, RB_VTD_TE, true);
+}
+
+/*
+ * Behind an IOMMU, translation may take the BQL (intel-iommu's fault event
+ * is an MSI, delivered under it), so the engine runs its commands under the
+ * BQL and lets go of it only where it is idle. Before, the engine thread
+ * delivered the IOMMU's fault event without the BQL (QEMU aborted on
+ * cpu_interrupt()'s assertion), and a vCPU waiting for the engine under the
+ * BQL could wait forever.
+ */
+static void test_iommu(void)
+{
+    uint8_t d[SVMGPU_DESC_SIZE];
+    SgDev g;
+
+    sg_start_with(&g, "-device intel-iommu", "");
+    rb_check_alive(&g, "behind the IOMMU, remapping off");
+
+    /* Long copies, a ring disable and an FLR in the middle of them. */
+    for (int i = 0; i < 4; i++) {
+        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
+               RB_BIG_SRC, RB_BIG_LEN);
+        sg_submit(&g, d);
+    }
+    g_usleep(20000);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), 0);
+    rb_check("ring disabled mid-copy", sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)),
+             0);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
+    g.tail = 0;
+    rb_check_alive(&g, "after a ring disable mid-copy");
+    for (int i = 0; i < 4; i++) {
+        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
+               RB_BIG_SRC, RB_BIG_LEN);
+        sg_submit(&g, d);
+    }
+    g_usleep(20000);
+    rb_flr(&g);
+    rb_after_reset(&g, "FLR mid-copy behind the IOMMU");
+
+    /* Remapping on, nothing mapped: the descriptor fetch faults. */
+    rb_vtd_block_all(&g);
+    rb_clear_errors(&g);
+    sg_desc(d, SVMGPU_OP_NOP, 0, 0);
+    sg_submit(&g, d);
+    sg_wait_reg(&g, SVMGPU_REG_ERROR, SVMGPU_ERROR_RING_FETCH,
+                SVMGPU_ERROR_RING_FETCH);
+    rb_check("the IOMMU recorded the fault",
+             qtest_readl(g.qts, RB_VTD_BASE + RB_VTD_FSTS) & RB_VTD_FSTS_PPF,
+             RB_VTD_FSTS_PPF);
+
+    /* Remapping off: the device works again. */
+    qtest_writel(g.qts, RB_VTD_BASE + RB_VTD_GCMD, 0);
+    rb_vtd_wait(&g, RB_VTD_TE, false);
+    rb_clear_errors(&g);
+    sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
+    g.tail = 0;
+    rb_check_alive(&g, "after the IOMMU fault");
+    sg_stop(&g);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1572,5 +1674,8 @@ int main(int argc, char **argv)
     qtest_add_func("/svmgpu/robust/inject-spurious", test_inject_spurious);
     qtest_add_func("/svmgpu/robust/inject-seed", test_inject_seed);
     qtest_add_func("/svmgpu/robust/debug-window", test_debug_window);
+    if (qtest_has_device("intel-iommu")) {
+        qtest_add_func("/svmgpu/robust/iommu", test_iommu);
+    }
     return g_test_run();
 }
