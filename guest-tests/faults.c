@@ -44,6 +44,7 @@ FIXTURE(faults) {
 	int ops;	/* operations run */
 	int failed;	/* of them, failed as the knob allows */
 	int stayed;	/* pages a migration left where they were */
+	bool timed_out;	/* a user submission timed out (run_cmd()) */
 };
 
 /*
@@ -159,6 +160,7 @@ static bool op_failed_as_allowed(struct __test_metadata *_metadata,
 		return false;
 	if (variant->allowed && ret == -variant->allowed) {
 		self->failed++;
+		self->timed_out |= ret == -ETIMEDOUT;
 		return true;
 	}
 	TH_LOG("%s failed: %d (%s)", what, ret, strerror(-ret));
@@ -166,19 +168,34 @@ static bool op_failed_as_allowed(struct __test_metadata *_metadata,
 	return false;
 }
 
-/* One user command with a short timeout: -errno of the ioctl or status. */
-static int run_cmd(int fd, struct svmgpu_user_cmd *c)
+/*
+ * One user command with a short timeout: -errno of the ioctl or status.
+ * A submission that hung the engine banned the file's context (guilty,
+ * DOC: Hang recovery): later ones fail with -ECANCELED and run nothing.
+ * The case goes on in a new context, as a user would.
+ */
+static int run_cmd(struct _test_data_faults *self, struct svmgpu_user_cmd *c)
 {
 	struct svmgpu_submit sub = {
 		.cmds = (uintptr_t)c,
 		.count = 1,
 		.timeout_ms = CMD_TIMEOUT_MS,
 	};
+	int ret;
 
-	/* outputs of an earlier run: the driver wants them zero */
-	c->status = 0;
-	c->result = 0;
-	return ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub) ? -errno : -(int)c->status;
+	for (int renewed = 0;; renewed++) {
+		/* outputs of an earlier run: the driver wants them zero */
+		c->status = 0;
+		c->result = 0;
+		ret = ioctl(self->fd, SVMGPU_IOCTL_SUBMIT, &sub) ? -errno :
+								  -(int)c->status;
+		if (ret != -ECANCELED || !self->timed_out || renewed)
+			return ret;
+		close(self->fd);
+		self->fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+		if (self->fd < 0)
+			return -errno;
+	}
 }
 
 /*
@@ -199,7 +216,7 @@ static int copy_op(struct __test_metadata *_metadata,
 
 	for (int try = 0; try < OP_TRIES && ret; try++) {
 		op_start(self, variant, try);
-		ret = run_cmd(self->fd, &c);
+		ret = run_cmd(self, &c);
 		if (!ret)
 			break;
 		if (!op_failed_as_allowed(_metadata, self, variant, "copy", ret))
@@ -285,8 +302,16 @@ static void finish(struct __test_metadata *_metadata,
 	ASSERT_EQ(write_sysfs(INJECT, "clear"), 0);
 	pattern_fill(a, 16 * PAGE, 77);
 	/* the first copy after a hang may meet the reset still under way */
-	for (int i = 0; i < 3 && dev_copy(self->fd, b, a, 16 * PAGE); i++)
+	for (int i = 0; i < 3; i++) {
+		struct svmgpu_user_cmd c = {
+			.op = SVMGPU_CMD_COPY, .dst = (uintptr_t)b,
+			.src = (uintptr_t)a, .len = 16 * PAGE,
+		};
+
+		if (!run_cmd(self, &c))
+			break;
 		usleep(100 * 1000);
+	}
 	EXPECT_EQ(pattern_errors(b, 16 * PAGE, 77), 0);
 	resets = debugfs_value("stats", "resets") - self->resets0;
 	/* a hang must reset the device; nothing else may */
@@ -335,7 +360,7 @@ TEST_F_TIMEOUT(faults, mirror, 120)
 		memcpy(old, dst, len);
 		for (int try = 0; try < OP_TRIES && ret; try++) {
 			op_start(self, variant, try);
-			ret = run_cmd(self->fd, &c);
+			ret = run_cmd(self, &c);
 			if (ret && !op_failed_as_allowed(_metadata, self,
 							 variant, "fill", ret))
 				break;
@@ -465,7 +490,7 @@ TEST_F_TIMEOUT(faults, atomics, 180)
 			int ret;
 
 			op_start(self, variant, 0);
-			ret = run_cmd(self->fd, &a);
+			ret = run_cmd(self, &a);
 			if (!ret)
 				done++;
 			else if (op_failed_as_allowed(_metadata, self, variant,

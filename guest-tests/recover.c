@@ -16,11 +16,13 @@
 #include "svmgpu_test.h"
 
 /*
- * Hang the engine (debug window) and submit a command: it times out, and the
- * driver resets the device by FLR, which starts an eviction of all VRAM.
+ * Hang the engine (debug window) and submit a command from a file of its
+ * own: it times out, the driver resets the device by FLR, which starts an
+ * eviction of all VRAM, and bans that file's context (guilty) alone.
  */
-static void hang_and_reset(struct __test_metadata *_metadata, int fd)
+static void hang_and_reset(struct __test_metadata *_metadata)
 {
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
 	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
 	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
@@ -30,6 +32,7 @@ static void hang_and_reset(struct __test_metadata *_metadata, int fd)
 				     .timeout_ms = 1000 };
 	long resets = debugfs_value("stats", "resets");
 
+	ASSERT_GE(fd, 0);
 	ASSERT_GE(resets, 0);
 	ASSERT_NE(a, NULL);
 	ASSERT_NE(b, NULL);
@@ -38,6 +41,9 @@ static void hang_and_reset(struct __test_metadata *_metadata, int fd)
 	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
 	EXPECT_EQ(errno, ETIMEDOUT);
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ECANCELED);
+	close(fd);
 	munmap(a, PAGE);
 	munmap(b, PAGE);
 }
@@ -63,7 +69,7 @@ TEST(hang_is_recovered_by_reset)
 	ASSERT_EQ(ioctl(fd, SVMGPU_IOCTL_MIGRATE, &m), 0);
 	ASSERT_EQ(m.migrated, 8);
 	ASSERT_EQ(dev_copy(fd, b, a, 4 * PAGE), 0);	/* mirrored */
-	hang_and_reset(_metadata, fd);
+	hang_and_reset(_metadata);
 
 	/* the reset evicts VRAM: a's second half comes home by itself */
 	for (int i = 0; i < 500 && debugfs_value("vram", "used") != 0; i++)
@@ -149,7 +155,7 @@ TEST(eviction_after_reset_of_every_kind)
 	ASSERT_EQ(read(ready[0], &c, 1), 1);
 
 	ASSERT_EQ(write_sysfs(delay, "100"), 0);
-	hang_and_reset(_metadata, fd);
+	hang_and_reset(_metadata);
 	/* the reset's eviction is under way, a block per 100 ms at least */
 	usleep(150 * 1000);
 	ASSERT_EQ(write(go[1], "g", 1), 1);
@@ -173,6 +179,119 @@ TEST(eviction_after_reset_of_every_kind)
 	close(go[0]);
 	close(go[1]);
 	close(fd);
+}
+
+/* Whether process @pid sleeps in the driver's wait for a submission. */
+static bool waits_for_submission(pid_t pid)
+{
+	char path[64], wchan[128] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(wchan, sizeof(wchan), f))
+		wchan[0] = 0;
+	fclose(f);
+	return strstr(wchan, "svmgpu_ring_run");
+}
+
+/*
+ * The process B of guilty_context_is_banned: once A waits for its (hung)
+ * submission, copy 256 KiB 8 times through the device, each checked, each
+ * with a timeout of 1 s, shorter than A's: the time B waits for the ring
+ * is not B's. Its exit status says what failed.
+ */
+static int innocent_copier(pid_t guilty)
+{
+	size_t len = 256 << 10;
+	__u8 *src = map_anon(len, PROT_READ | PROT_WRITE);
+	__u8 *dst = map_anon(len, PROT_READ | PROT_WRITE);
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	int i;
+
+	if (fd < 0 || !src || !dst)
+		return 2;
+	for (i = 0; i < 1000 && !waits_for_submission(guilty); i++)
+		usleep(2000);
+	if (i == 1000)
+		return 3;
+	for (int round = 0; round < 8; round++) {
+		struct svmgpu_user_cmd c = { .op = SVMGPU_CMD_COPY, .len = len,
+					     .dst = (uintptr_t)dst,
+					     .src = (uintptr_t)src };
+		struct svmgpu_submit sub = { .cmds = (uintptr_t)&c,
+					     .count = 1, .timeout_ms = 1000 };
+
+		for (size_t j = 0; j < len; j++)
+			src[j] = j * 13 + round;
+		memset(dst, 0, len);
+		if (ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub) || c.status)
+			return 4;
+		if (memcmp(dst, src, len))
+			return 5;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Guilty contexts (DOC: Hang recovery): process A's submission hangs the
+ * engine; process B submits while A holds the ring. A gets -ETIMEDOUT, the
+ * device is reset once, and A's file is banned (-ECANCELED, nothing runs)
+ * while B's work completes after the reset with its data intact, its
+ * waiting not counted against its timeout. A new file of A's works.
+ */
+TEST(guilty_context_is_banned)
+{
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
+				       .dst = (uintptr_t)b,
+				       .src = (uintptr_t)a };
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
+				     .timeout_ms = 2000 };
+	long resets = debugfs_value("stats", "resets");
+	int status = -1, fd2;
+	pid_t pid;
+
+	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
+		SKIP(return, "needs the device's debug window");
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(resets, 0);
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	memset(a, 0x5a, PAGE);
+	ASSERT_EQ(dev_copy(fd, b, a, PAGE), 0);
+
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(innocent_copier(getppid()));
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ETIMEDOUT);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	/* exit 2: set-up, 3: A never waited, 4: a copy failed, 5: bad data */
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("the innocent process failed: status 0x%x", status);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+
+	/* banned: nothing runs, whatever the command */
+	cmd.status = 0;
+	memset(b, 0, PAGE);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ECANCELED);
+	EXPECT_EQ(b[0], 0);
+	close(fd);
+
+	fd2 = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(fd2, 0);
+	EXPECT_EQ(dev_copy(fd2, b, a, PAGE), 0);
+	EXPECT_EQ(b[PAGE - 1], 0x5a);
+	close(fd2);
 }
 
 /*

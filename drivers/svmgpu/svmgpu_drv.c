@@ -293,8 +293,12 @@ static int svmgpu_user_cmd_prepare(struct svmgpu_mmu *mmu,
  * node's EXEC run the same commands with the same checks. Nothing reaches
  * the device unless every command passes them.
  *
+ * A submission that hangs the engine bans its context (DOC: Hang
+ * recovery): it gets -ETIMEDOUT, every later one -ECANCELED.
+ *
  * Return: 0 when every command ran (each has its own status), -EINVAL for
- * a bad command or argument, -ENOMEM, or svmgpu_ring_run()'s error.
+ * a bad command or argument, -ENOMEM, -ECANCELED for a banned context, or
+ * svmgpu_ring_run()'s error.
  * Context: process; the caller keeps the hardware alive.
  */
 int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
@@ -303,11 +307,14 @@ int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 	struct svmgpu_ring *ring = &mmu->gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_cmd *cmds;
 	unsigned int i;
+	bool hung;
 	int ret;
 
 	if (!count || count > SVMGPU_SUBMIT_MAX_CMDS ||
 	    timeout_ms > SVMGPU_SUBMIT_MAX_TIMEOUT_MS)
 		return -EINVAL;
+	if (READ_ONCE(mmu->banned))
+		return -ECANCELED;
 	if (!timeout_ms)
 		timeout_ms = SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS;
 	cmds = kcalloc(count, sizeof(*cmds), GFP_KERNEL);
@@ -318,7 +325,13 @@ int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 		if (ret)
 			goto out;
 	}
-	ret = svmgpu_ring_run(ring, cmds, count, msecs_to_jiffies(timeout_ms));
+	ret = __svmgpu_ring_run(ring, cmds, count, msecs_to_jiffies(timeout_ms),
+				&hung);
+	if (hung) {
+		WRITE_ONCE(mmu->banned, true);
+		dev_warn(&mmu->gdev->pdev->dev,
+			 "context %u hung the engine: banned\n", mmu->id);
+	}
 	if (ret)
 		goto out;
 	atomic64_add(count, &mmu->stats.commands);

@@ -218,6 +218,9 @@ struct svmgpu_mmu_ops {
  * @reap: leaves taken out of live tables whose DMA mappings are released
  *	after the next TLB invalidation (svmgpu_pt_reap()); under @pt_lock
  * @nreap: entries of @reap used
+ * @banned: a submission of this context hung the engine, and the device
+ *	was reset; its later submissions fail with -ECANCELED (DOC: Hang
+ *	recovery)
  */
 struct svmgpu_mmu {
 	struct svmgpu_device *gdev;
@@ -234,6 +237,7 @@ struct svmgpu_mmu {
 		int level;
 	} reap[64];
 	unsigned int nreap;
+	bool banned;
 };
 
 /**
@@ -442,13 +446,39 @@ int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 int svmgpu_file_open(struct svmgpu_device *gdev, struct file *file);
 int svmgpu_file_release(struct file *file);
 
+/**
+ * svmgpu_pte_dma_dir() - the DMA direction of a leaf's system memory
+ * @pte: the leaf entry
+ *
+ * The device only reads through a read-only leaf: its page is mapped
+ * %DMA_TO_DEVICE, which an IOMMU maps read-only too, and which the DMA-API
+ * lets any number of mappings share (the zero page under every read fault
+ * of untouched memory). A writable leaf's is %DMA_BIDIRECTIONAL. A leaf is
+ * only ever replaced whole, never changes permissions in place, so the
+ * entry tells the direction it was mapped with when it is unmapped.
+ *
+ * Return: the direction to map and unmap @pte's page with.
+ */
+static inline enum dma_data_direction svmgpu_pte_dma_dir(u64 pte)
+{
+	return pte & SVMGPU_PTE_WRITE ? DMA_BIDIRECTIONAL : DMA_TO_DEVICE;
+}
+
 /* svmgpu_engine.c */
 int svmgpu_engine_init(struct svmgpu_device *gdev);
 void svmgpu_engine_stop_faults(struct svmgpu_device *gdev);
 void svmgpu_engine_stop(struct svmgpu_device *gdev);
 void svmgpu_engine_fini(struct svmgpu_device *gdev);
-int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
-		    unsigned int count, unsigned long timeout);
+int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
+		      unsigned int count, unsigned long timeout, bool *hung);
+
+/* svmgpu_ring_run() - __svmgpu_ring_run() for a caller nobody blames */
+static inline int svmgpu_ring_run(struct svmgpu_ring *ring,
+				  struct svmgpu_cmd *cmds, unsigned int count,
+				  unsigned long timeout)
+{
+	return __svmgpu_ring_run(ring, cmds, count, timeout, NULL);
+}
 int svmgpu_device_reset(struct svmgpu_device *gdev, bool dev_locked);
 void svmgpu_engine_offline(struct svmgpu_device *gdev);
 void svmgpu_engine_online(struct svmgpu_device *gdev);

@@ -27,7 +27,10 @@
  * lock while it waits for ioctls), and rings, fault queue and every live
  * context's page-table root are programmed again. Commands in flight are
  * lost (their submitters get -ETIMEDOUT); VRAM contents survive a reset, so
- * no page is lost.
+ * no page is lost. The context whose submission hung the engine is guilty,
+ * as in DRM: it is banned, its later submissions fail with -ECANCELED, and
+ * the contexts waiting for the ring go on after the reset, their work and
+ * data untouched (only one submission is ever on the user ring).
  *
  * A kernel-ring copy that times out (SVMGPU_COPY_TIMEOUT) fails its
  * migration or eviction, which leaves every page where it was, and marks
@@ -283,11 +286,13 @@ static void svmgpu_reset_work(struct work_struct *work)
 }
 
 /**
- * svmgpu_ring_run() - execute commands on a ring and wait for them
+ * __svmgpu_ring_run() - execute commands on a ring and wait for them
  * @ring: the ring
  * @cmds: the commands; their status and result are filled in
  * @count: how many, at most SVMGPU_RING_ENTRIES - 2
  * @timeout: jiffies to wait for completion
+ * @hung: if not NULL, set to whether these commands hung the engine, which
+ *	the device was reset for (the caller is guilty)
  *
  * Context: process; sleeps. The caller keeps the hardware alive (holds
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
@@ -302,13 +307,11 @@ static void svmgpu_reset_work(struct work_struct *work)
  * restarts), -EIO while an error recovery has the device offline
  * (svmgpu_engine_offline()), -EINVAL for a bad @count.
  */
-int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
-		    unsigned int count, unsigned long timeout)
+int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
+		      unsigned int count, unsigned long timeout, bool *hung)
 {
 	struct svmgpu_device *gdev = ring->gdev;
-	unsigned long deadline = jiffies + timeout;
-	/* no progress until HEAD moves */
-	unsigned long progress = jiffies - SVMGPU_HANG_WINDOW;
+	unsigned long deadline, progress;
 	u32 end, head;
 	struct svmgpu_cmd fence = {
 		.opcode = SVMGPU_OP_FENCE,
@@ -318,6 +321,8 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	unsigned int i;
 	int ret = 0;
 
+	if (hung)
+		*hung = false;
 	if (!count || count > SVMGPU_RING_ENTRIES - 2)
 		return -EINVAL;
 
@@ -326,6 +331,12 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		mutex_unlock(&ring->lock);
 		return -EIO;
 	}
+	/*
+	 * The time waited for the ring (another context's submission, a
+	 * reset) is not this submission's: its clock starts now.
+	 */
+	deadline = jiffies + timeout;
+	progress = jiffies - SVMGPU_HANG_WINDOW;	/* none until HEAD moves */
 	for (i = 0; i < count; i++) {
 		svmgpu_desc_encode(svmgpu_ring_slot(ring, i), &cmds[i]);
 		WRITE_ONCE(ring->slot_errno[(ring->tail + i) %
@@ -405,6 +416,8 @@ int svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		dev_warn_ratelimited(&gdev->pdev->dev,
 				     "ring %u timed out: resetting the device\n",
 				     ring->id);
+		if (hung)
+			*hung = true;
 		svmgpu_device_reset(gdev, false);
 		goto out;
 	}

@@ -91,7 +91,7 @@ static void svmgpu_pte_release(struct svmgpu_mmu *mmu, u64 pte, int level)
 		dma_unmap_page(&mmu->gdev->pdev->dev,
 			       pte & SVMGPU_PTE_ADDR_MASK,
 			       level ? SVMGPU_HUGE_SIZE : PAGE_SIZE,
-			       DMA_BIDIRECTIONAL);
+			       svmgpu_pte_dma_dir(pte));
 }
 
 /**

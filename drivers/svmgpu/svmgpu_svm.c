@@ -380,15 +380,16 @@ static int svmgpu_commit_range(struct svmgpu_ctx *ctx, struct hmm_range *range,
 	return ret;
 }
 
-static void svmgpu_unmap_dma(struct svmgpu_device *gdev, dma_addr_t *dma,
-			     unsigned long npages)
+/* Unmap what no leaf took over: @dma[i] was mapped for leaf @pte[i]. */
+static void svmgpu_unmap_dma(struct svmgpu_device *gdev, const u64 *pte,
+			     dma_addr_t *dma, unsigned long npages)
 {
 	unsigned long i;
 
 	for (i = 0; i < npages; i++) {
 		if (dma[i])
 			dma_unmap_page(&gdev->pdev->dev, dma[i], PAGE_SIZE,
-				       DMA_BIDIRECTIONAL);
+				       svmgpu_pte_dma_dir(pte[i]));
 		dma[i] = 0;
 	}
 }
@@ -417,7 +418,7 @@ static int svmgpu_pfn_to_pte(struct svmgpu_device *gdev, unsigned long pfn,
 		return 0;
 	}
 	*dma = dma_map_page(&gdev->pdev->dev, page, 0, PAGE_SIZE,
-			    DMA_BIDIRECTIONAL);
+			    svmgpu_pte_dma_dir(flags));
 	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
 		*dma = 0;
 		return -ENOMEM;
@@ -462,14 +463,14 @@ static int svmgpu_pfn_to_huge_pte(struct svmgpu_device *gdev,
 	if (is_zone_device_page(head))
 		return 0;
 	*dma = dma_map_page(&gdev->pdev->dev, head, 0, SVMGPU_HUGE_SIZE,
-			    DMA_BIDIRECTIONAL);
+			    svmgpu_pte_dma_dir(flags));
 	if (dma_mapping_error(&gdev->pdev->dev, *dma)) {
 		*dma = 0;
 		return -ENOMEM;
 	}
 	if (!IS_ALIGNED(*dma, SVMGPU_HUGE_SIZE)) {
 		dma_unmap_page(&gdev->pdev->dev, *dma, SVMGPU_HUGE_SIZE,
-			       DMA_BIDIRECTIONAL);
+			       svmgpu_pte_dma_dir(flags));
 		*dma = 0;
 		return 0;
 	}
@@ -553,8 +554,8 @@ static int svmgpu_mirror_commit(struct svmgpu_ctx *ctx,
 		svmgpu_pt_free(&ctx->mmu, table, 0);
 	if (huge_dma)
 		dma_unmap_page(&gdev->pdev->dev, huge_dma, SVMGPU_HUGE_SIZE,
-			       DMA_BIDIRECTIONAL);
-	svmgpu_unmap_dma(gdev, dma, npages);
+			       svmgpu_pte_dma_dir(huge_pte));
+	svmgpu_unmap_dma(gdev, pte, dma, npages);
 	return ret;
 }
 

@@ -113,7 +113,10 @@ struct svmgpu_user_cmd {
  * the file's address space on demand (device page faults). The ioctl
  * returns 0 when they all ran, each with its own status; -EINVAL for a bad
  * argument (nothing ran), -EFAULT for an unreadable @cmds, -ETIMEDOUT,
- * -EINTR, -ENODEV.
+ * -EINTR, -ENODEV. A submission that hangs the engine gets -ETIMEDOUT, the
+ * device is reset, and the file's context is banned: every later SUBMIT on
+ * it fails with -ECANCELED (nothing ran). Open the device again for a new
+ * context; other files' contexts are not affected.
  */
 struct svmgpu_submit {
 	__u64 cmds;

@@ -97,7 +97,9 @@ struct drm_svmgpu_vm_destroy {
  * with its own status (see &struct svmgpu_user_cmd): a page the device
  * cannot be given (no VMA, no access, a write to a read-only mapping) fails
  * that command only. Errors: -EINVAL (nothing ran), -ENOENT (no such VM),
- * -EACCES (the caller's mm is not the VM's), -ETIMEDOUT, -EINTR, -ENODEV.
+ * -EACCES (the caller's mm is not the VM's), -ETIMEDOUT, -EINTR, -ENODEV,
+ * -ECANCELED (an earlier EXEC on this VM hung the engine: the VM is banned,
+ * as &struct svmgpu_submit tells; create a new VM).
  */
 struct drm_svmgpu_exec {
 	__u32 vm_id;
