@@ -81,17 +81,23 @@ static int find_gpus(struct gpu *gpus)
 	return n;
 }
 
-static const char *bound_driver(const struct gpu *g, char *buf, size_t len)
+/* The last component of what the symbolic link @link points to, or NULL. */
+static const char *link_target(const char *link, char *buf, size_t len)
 {
-	char link[PATH_MAX + 16];
-	ssize_t n;
+	ssize_t n = readlink(link, buf, len - 1);
 
-	snprintf(link, sizeof(link), "%s/driver", g->sysfs);
-	n = readlink(link, buf, len - 1);
 	if (n < 0)
 		return NULL;
 	buf[n] = '\0';
 	return strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+}
+
+static const char *bound_driver(const struct gpu *g, char *buf, size_t len)
+{
+	char link[PATH_MAX + 16];
+
+	snprintf(link, sizeof(link), "%s/driver", g->sysfs);
+	return link_target(link, buf, len);
 }
 
 static unsigned long long expect_ull(const char *name)
@@ -209,6 +215,49 @@ TEST(driver_binds_and_agrees)
  * pattern written through a user mapping reads back). Private mode: no BAR 2
  * at all, and the driver maps nothing.
  */
+/*
+ * The device's DMA is translated as the runner set up the machine: behind
+ * QEMU's intel-iommu (SVMGPU_EXPECT_IOMMU=1, suite debug) each device is
+ * in an IOMMU group with a strict DMA domain (iommu.strict=1: every unmap
+ * is invalidated at once); without it, no device has a group.
+ */
+TEST(dma_translation_matches_machine)
+{
+	bool want = expect_ull("SVMGPU_EXPECT_IOMMU") == 1;
+	struct gpu gpus[MAX_GPUS];
+	int n = find_gpus(gpus);
+
+	ASSERT_GT(n, 0);
+	for (int i = 0; i < n; i++) {
+		char link[PATH_MAX], type[PATH_MAX], line[32] = "";
+		const char *group;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "%.127s/iommu_group",
+			 gpus[i].sysfs);
+		group = link_target(link, type, sizeof(type));
+		if (!want) {
+			EXPECT_EQ(group, NULL)
+				TH_LOG("%s is in IOMMU group %s on a machine without one",
+				       gpus[i].bdf, group);
+			continue;
+		}
+		ASSERT_NE(group, NULL)
+			TH_LOG("%s is in no IOMMU group", gpus[i].bdf);
+		snprintf(link, sizeof(link), "/sys/kernel/iommu_groups/%.32s/type",
+			 group);
+		f = fopen(link, "r");
+		ASSERT_NE(f, NULL) TH_LOG("%s: %s", link, strerror(errno));
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+		line[strcspn(line, "\n")] = 0;
+		EXPECT_STREQ(line, "DMA")
+			TH_LOG("%s: IOMMU group %s has a '%s' domain, not a strict DMA one",
+			       gpus[i].bdf, group, line);
+	}
+}
+
 TEST(vram_bar_matches_mode)
 {
 	unsigned long long vram = expect_ull("SVMGPU_EXPECT_VRAM");
