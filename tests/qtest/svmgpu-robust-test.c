@@ -1033,6 +1033,18 @@ static void rb_park(SgDev *g)
 #define RB_BIG_SRC          SG_DATA
 #define RB_BIG_DST          (SG_DATA + 0x8000000)
 
+/* Queue @n copies of RB_BIG_LEN in system memory: work to stop midway. */
+static void rb_queue_big_copies(SgDev *g, int n)
+{
+    uint8_t d[SVMGPU_DESC_SIZE];
+
+    for (int i = 0; i < n; i++) {
+        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
+               RB_BIG_SRC, RB_BIG_LEN);
+        sg_submit(g, d);
+    }
+}
+
 static void test_reset_mid_work(void)
 {
     uint8_t d[SVMGPU_DESC_SIZE];
@@ -1044,11 +1056,7 @@ static void test_reset_mid_work(void)
 
     sg_start(&g, "");
     rb_dirty_registers(&g);
-    for (int i = 0; i < 8; i++) {
-        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
-               RB_BIG_SRC, RB_BIG_LEN);
-        sg_submit(&g, d);
-    }
+    rb_queue_big_copies(&g, 8);
     for (int i = 0; i < 8; i++) {
         d_fence(d, SVMGPU_SPACE_SYS, SG_DATA + 0x300, i + 1);
         last = sg_submit(&g, d);
@@ -1078,11 +1086,7 @@ static void test_reset_mid_work(void)
     /* FLR in the middle of big copies. */
     sg_start(&g, "");
     rb_dirty_registers(&g);
-    for (int i = 0; i < 8; i++) {
-        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
-               RB_BIG_SRC, RB_BIG_LEN);
-        sg_submit(&g, d);
-    }
+    rb_queue_big_copies(&g, 8);
     rb_flr(&g);
     rb_after_reset(&g, "FLR mid-copy");
     sg_stop(&g);
@@ -1605,11 +1609,7 @@ static void test_iommu(void)
     rb_check_alive(&g, "behind the IOMMU, remapping off");
 
     /* Long copies, a ring disable and an FLR in the middle of them. */
-    for (int i = 0; i < 4; i++) {
-        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
-               RB_BIG_SRC, RB_BIG_LEN);
-        sg_submit(&g, d);
-    }
+    rb_queue_big_copies(&g, 4);
     g_usleep(20000);
     sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), 0);
     rb_check("ring disabled mid-copy", sg_rd(&g, SVMGPU_REG_RING_CONTROL(0)),
@@ -1617,11 +1617,7 @@ static void test_iommu(void)
     sg_wr(&g, SVMGPU_REG_RING_CONTROL(0), SVMGPU_RING_CONTROL_ENABLE);
     g.tail = 0;
     rb_check_alive(&g, "after a ring disable mid-copy");
-    for (int i = 0; i < 4; i++) {
-        d_copy(d, SVMGPU_SPACE_SYS, RB_BIG_DST, SVMGPU_SPACE_SYS,
-               RB_BIG_SRC, RB_BIG_LEN);
-        sg_submit(&g, d);
-    }
+    rb_queue_big_copies(&g, 4);
     g_usleep(20000);
     rb_flr(&g);
     rb_after_reset(&g, "FLR mid-copy behind the IOMMU");
