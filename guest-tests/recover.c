@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -292,6 +293,65 @@ TEST(guilty_context_is_banned)
 	EXPECT_EQ(dev_copy(fd2, b, a, PAGE), 0);
 	EXPECT_EQ(b[PAGE - 1], 0x5a);
 	close(fd2);
+}
+
+/*
+ * Only a submission that found the engine sound is blamed: process A hangs
+ * the engine and is killed while it waits, which restarts the ring but
+ * resets nothing. The engine is still hung when this process submits next:
+ * that times out and resets the device, but bans nobody, and the same file
+ * works afterwards.
+ */
+TEST(hang_left_by_a_killed_process_bans_nobody)
+{
+	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
+				       .dst = (uintptr_t)b,
+				       .src = (uintptr_t)a };
+	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
+				     .timeout_ms = 1000 };
+	long resets = debugfs_value("stats", "resets");
+	int status, i;
+	pid_t pid;
+
+	if (getenv("SVMGPU_NO_DEBUG_WINDOW"))
+		SKIP(return, "needs the device's debug window");
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(resets, 0);
+	ASSERT_NE(a, NULL);
+	ASSERT_NE(b, NULL);
+	memset(a, 0x3c, PAGE);
+
+	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		int afd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
+
+		sub.timeout_ms = 60000;
+		ioctl(afd, SVMGPU_IOCTL_SUBMIT, &sub);
+		_exit(1);
+	}
+	for (i = 0; i < 1000 && !waits_for_submission(pid); i++)
+		usleep(2000);
+	ASSERT_LT(i, 1000) TH_LOG("the process never waited for its submission");
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets);
+
+	/* the engine is still hung: this submission resets, unblamed */
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(errno, ETIMEDOUT);
+	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
+	cmd.status = 0;
+	memset(b, 0, PAGE);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), 0);
+	EXPECT_EQ(cmd.status, 0);
+	EXPECT_EQ(b[PAGE - 1], 0x3c);
+	close(fd);
 }
 
 /*

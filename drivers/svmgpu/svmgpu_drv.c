@@ -307,14 +307,13 @@ int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 	struct svmgpu_ring *ring = &mmu->gdev->rings[SVMGPU_RING_USER];
 	struct svmgpu_cmd *cmds;
 	unsigned int i;
-	bool hung;
 	int ret;
 
 	if (!count || count > SVMGPU_SUBMIT_MAX_CMDS ||
 	    timeout_ms > SVMGPU_SUBMIT_MAX_TIMEOUT_MS)
 		return -EINVAL;
 	if (READ_ONCE(mmu->banned))
-		return -ECANCELED;
+		return -ECANCELED;	/* and again under the ring's lock */
 	if (!timeout_ms)
 		timeout_ms = SVMGPU_SUBMIT_DEFAULT_TIMEOUT_MS;
 	cmds = kcalloc(count, sizeof(*cmds), GFP_KERNEL);
@@ -326,12 +325,10 @@ int svmgpu_user_cmds_run(struct svmgpu_mmu *mmu, struct svmgpu_user_cmd *u,
 			goto out;
 	}
 	ret = __svmgpu_ring_run(ring, cmds, count, msecs_to_jiffies(timeout_ms),
-				&hung);
-	if (hung) {
-		WRITE_ONCE(mmu->banned, true);
+				&mmu->banned);
+	if (ret == -ETIMEDOUT && READ_ONCE(mmu->banned))
 		dev_warn(&mmu->gdev->pdev->dev,
 			 "context %u hung the engine: banned\n", mmu->id);
-	}
 	if (ret)
 		goto out;
 	atomic64_add(count, &mmu->stats.commands);

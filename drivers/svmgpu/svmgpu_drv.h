@@ -85,6 +85,10 @@ struct svmgpu_vram_block {
  * @slot_errno: why the fault worker cancelled the command in each slot
  *	(negative errno, 0 if none); written by the worker, read by the
  *	submitter after its fence passed
+ * @dirty: the last submission ended unfinished without a reset (a fatal
+ *	signal, a slow submission aborted, a failed reset): the engine may
+ *	still be stuck on it, so a hang seen next is not the next
+ *	submitter's fault; protected by @lock
  */
 struct svmgpu_ring {
 	struct svmgpu_device *gdev;
@@ -97,6 +101,7 @@ struct svmgpu_ring {
 	dma_addr_t fence_dma;
 	u64 seqno;
 	int slot_errno[SVMGPU_RING_ENTRIES];
+	bool dirty;
 };
 
 /**
@@ -470,7 +475,7 @@ void svmgpu_engine_stop_faults(struct svmgpu_device *gdev);
 void svmgpu_engine_stop(struct svmgpu_device *gdev);
 void svmgpu_engine_fini(struct svmgpu_device *gdev);
 int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
-		      unsigned int count, unsigned long timeout, bool *hung);
+		      unsigned int count, unsigned long timeout, bool *banned);
 
 /* svmgpu_ring_run() - __svmgpu_ring_run() for a caller nobody blames */
 static inline int svmgpu_ring_run(struct svmgpu_ring *ring,

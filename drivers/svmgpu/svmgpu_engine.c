@@ -17,9 +17,12 @@
  * DOC: Hang recovery
  *
  * A submission that times out while its ring's HEAD moved in the last
- * SVMGPU_HANG_WINDOW is slow, not hung: the ring is restarted, which
- * abandons that submission alone (its submitter gets -ETIMEDOUT), and
- * nobody else pays: no reset, no eviction. Otherwise the engine is hung.
+ * SVMGPU_HANG_WINDOW, or while a command waits for the driver to service
+ * its fault (STATUS.FAULT_PENDING), is slow, not hung: the ring is
+ * restarted, which abandons that submission alone (its submitter gets
+ * -ETIMEDOUT), and nobody else pays: no reset, no eviction. Its clock
+ * starts when it has the ring, not while it waits for it. Otherwise the
+ * engine is hung.
  * On the user ring, the submitter resets the device itself: the fault worker
  * is stopped (disable_work_sync()), the kernel ring's lock is taken (the
  * order is always user ring, then kernel ring), the function is reset with
@@ -30,7 +33,10 @@
  * no page is lost. The context whose submission hung the engine is guilty,
  * as in DRM: it is banned, its later submissions fail with -ECANCELED, and
  * the contexts waiting for the ring go on after the reset, their work and
- * data untouched (only one submission is ever on the user ring).
+ * data untouched (only one submission is ever on the user ring). Only a
+ * submission that found the engine sound is blamed: not when the ring is
+ * @dirty (the one before it ended unfinished without a reset: a fatal
+ * signal, a slow submission aborted) or the kernel ring saw a hang first.
  *
  * A kernel-ring copy that times out (SVMGPU_COPY_TIMEOUT) fails its
  * migration or eviction, which leaves every page where it was, and marks
@@ -127,6 +133,7 @@ static void svmgpu_ring_restart(struct svmgpu_ring *ring)
 	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(ring->id),
 		  SVMGPU_RING_CONTROL_ENABLE);
 	ring->tail = 0;
+	ring->dirty = true;
 }
 
 static void svmgpu_ring_program(struct svmgpu_device *gdev, unsigned int id)
@@ -137,6 +144,7 @@ static void svmgpu_ring_program(struct svmgpu_device *gdev, unsigned int id)
 	svmgpu_wr(gdev, SVMGPU_REG_RING_SIZE(id), SVMGPU_RING_ENTRIES);
 	svmgpu_wr(gdev, SVMGPU_REG_RING_CONTROL(id), SVMGPU_RING_CONTROL_ENABLE);
 	ring->tail = 0;
+	ring->dirty = false;
 }
 
 static void svmgpu_faultq_program(struct svmgpu_device *gdev)
@@ -291,8 +299,9 @@ static void svmgpu_reset_work(struct work_struct *work)
  * @cmds: the commands; their status and result are filled in
  * @count: how many, at most SVMGPU_RING_ENTRIES - 2
  * @timeout: jiffies to wait for completion
- * @hung: if not NULL, set to whether these commands hung the engine, which
- *	the device was reset for (the caller is guilty)
+ * @banned: NULL, or the submitting context's ban (DOC: Hang recovery):
+ *	checked under the ring's lock, and set when these commands hang the
+ *	engine of a clean ring, which the device is reset for
  *
  * Context: process; sleeps. The caller keeps the hardware alive (holds
  * svmgpu_device.remove_lock for reading or is the probe/remove path).
@@ -308,7 +317,7 @@ static void svmgpu_reset_work(struct work_struct *work)
  * (svmgpu_engine_offline()), -EINVAL for a bad @count.
  */
 int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
-		      unsigned int count, unsigned long timeout, bool *hung)
+		      unsigned int count, unsigned long timeout, bool *banned)
 {
 	struct svmgpu_device *gdev = ring->gdev;
 	unsigned long deadline, progress;
@@ -321,8 +330,6 @@ int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	unsigned int i;
 	int ret = 0;
 
-	if (hung)
-		*hung = false;
 	if (!count || count > SVMGPU_RING_ENTRIES - 2)
 		return -EINVAL;
 
@@ -330,6 +337,11 @@ int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 	if (READ_ONCE(gdev->engine_offline)) {
 		mutex_unlock(&ring->lock);
 		return -EIO;
+	}
+	/* under the lock: a banned context's submissions queued meanwhile */
+	if (banned && READ_ONCE(*banned)) {
+		mutex_unlock(&ring->lock);
+		return -ECANCELED;
 	}
 	/*
 	 * The time waited for the ring (another context's submission, a
@@ -403,9 +415,16 @@ int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		if (ret)
 			break;
 	}
+	/*
+	 * Slow, not hung: HEAD moved lately, or the engine waits for the
+	 * driver to service a fault (a command parked), which may take
+	 * long (eviction after a reset holds the VRAM allocator).
+	 */
 	if (ret == -ETIMEDOUT &&
-	    time_before(jiffies, progress + SVMGPU_HANG_WINDOW)) {
-		/* slow, not hung: this submission alone pays */
+	    (time_before(jiffies, progress + SVMGPU_HANG_WINDOW) ||
+	     svmgpu_rd(gdev, SVMGPU_REG_STATUS) &
+	     SVMGPU_STATUS_FAULT_PENDING)) {
+		/* this submission alone pays */
 		dev_warn_ratelimited(&gdev->pdev->dev,
 				     "ring %u: a submission ran past its timeout, the engine busy with it: aborting it\n",
 				     ring->id);
@@ -416,8 +435,9 @@ int __svmgpu_ring_run(struct svmgpu_ring *ring, struct svmgpu_cmd *cmds,
 		dev_warn_ratelimited(&gdev->pdev->dev,
 				     "ring %u timed out: resetting the device\n",
 				     ring->id);
-		if (hung)
-			*hung = true;
+		/* guilty unless the engine was stuck before it came */
+		if (banned && !ring->dirty && !READ_ONCE(gdev->kring_hung))
+			WRITE_ONCE(*banned, true);
 		svmgpu_device_reset(gdev, false);
 		goto out;
 	}

@@ -1091,6 +1091,10 @@ void *svmgpu_engine_thread(void *opaque)
         int runnable = -1;
 
         svmgpu_engine_bql_lock(s);
+        if (s->stopping) {
+            svmgpu_engine_bql_unlock(s);
+            break;
+        }
         if (!s->inject.hang) {
             svmgpu_record_pending_faults_locked(s);
             /* Round robin: one command per ring in turn. */

@@ -899,9 +899,10 @@ static void svmgpu_exit(PCIDevice *pdev)
 
     WITH_QEMU_LOCK_GUARD(&s->lock) {
         s->stopping = true;
+        qatomic_inc(&s->epoch);     /* abandon the command in flight */
         qemu_cond_signal(&s->work_cond);
     }
-    /* Behind an IOMMU the engine may be waiting for the BQL to finish. */
+    /* Behind an IOMMU the engine may be waiting for the BQL to stop. */
     if (s->dma_needs_bql) {
         bql_unlock();
     }
