@@ -466,6 +466,7 @@ done:
 						   SVMGPU_RING_ENTRIES]);
 	}
 	ring->tail = (ring->tail + count + 1) % SVMGPU_RING_ENTRIES;
+	ring->dirty = false;	/* the engine finished what it was given */
 out:
 	mutex_unlock(&ring->lock);
 	return ret;
