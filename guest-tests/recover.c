@@ -16,6 +16,27 @@
 #include "kselftest_harness.h"
 #include "svmgpu_test.h"
 
+/* One page copied by the device, from a to b, as a submission of its own. */
+struct page_copy {
+	__u8 *a, *b;
+	struct svmgpu_user_cmd cmd;
+	struct svmgpu_submit sub;
+};
+
+static bool page_copy_init(struct page_copy *pc, __u64 timeout_ms)
+{
+	pc->a = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	pc->b = map_anon(PAGE, PROT_READ | PROT_WRITE);
+	pc->cmd = (struct svmgpu_user_cmd){ .op = SVMGPU_CMD_COPY,
+					    .len = PAGE,
+					    .dst = (uintptr_t)pc->b,
+					    .src = (uintptr_t)pc->a };
+	pc->sub = (struct svmgpu_submit){ .cmds = (uintptr_t)&pc->cmd,
+					  .count = 1,
+					  .timeout_ms = timeout_ms };
+	return pc->a && pc->b;
+}
+
 /*
  * Hang the engine (debug window) and submit a command from a file of its
  * own: it times out, the driver resets the device by FLR, which starts an
@@ -24,29 +45,22 @@
 static void hang_and_reset(struct __test_metadata *_metadata)
 {
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
-	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
-				       .dst = (uintptr_t)b,
-				       .src = (uintptr_t)a };
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
-				     .timeout_ms = 1000 };
+	struct page_copy pc;
 	long resets = debugfs_value("stats", "resets");
 
 	ASSERT_GE(fd, 0);
 	ASSERT_GE(resets, 0);
-	ASSERT_NE(a, NULL);
-	ASSERT_NE(b, NULL);
+	ASSERT_TRUE(page_copy_init(&pc, 1000));
 	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
 
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), -1);
 	EXPECT_EQ(errno, ETIMEDOUT);
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), -1);
 	EXPECT_EQ(errno, ECANCELED);
 	close(fd);
-	munmap(a, PAGE);
-	munmap(b, PAGE);
+	munmap(pc.a, PAGE);
+	munmap(pc.b, PAGE);
 }
 
 TEST(hang_is_recovered_by_reset)
@@ -247,13 +261,7 @@ static int innocent_copier(pid_t guilty)
 TEST(guilty_context_is_banned)
 {
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
-	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
-				       .dst = (uintptr_t)b,
-				       .src = (uintptr_t)a };
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
-				     .timeout_ms = 2000 };
+	struct page_copy pc;
 	long resets = debugfs_value("stats", "resets");
 	int status = -1, fd2;
 	pid_t pid;
@@ -262,17 +270,16 @@ TEST(guilty_context_is_banned)
 		SKIP(return, "needs the device's debug window");
 	ASSERT_GE(fd, 0);
 	ASSERT_GE(resets, 0);
-	ASSERT_NE(a, NULL);
-	ASSERT_NE(b, NULL);
-	memset(a, 0x5a, PAGE);
-	ASSERT_EQ(dev_copy(fd, b, a, PAGE), 0);
+	ASSERT_TRUE(page_copy_init(&pc, 2000));
+	memset(pc.a, 0x5a, PAGE);
+	ASSERT_EQ(dev_copy(fd, pc.b, pc.a, PAGE), 0);
 
 	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		_exit(innocent_copier(getppid()));
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), -1);
 	EXPECT_EQ(errno, ETIMEDOUT);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	/* exit 2: set-up, 3: A never waited, 4: a copy failed, 5: bad data */
@@ -281,17 +288,17 @@ TEST(guilty_context_is_banned)
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
 
 	/* banned: nothing runs, whatever the command */
-	cmd.status = 0;
-	memset(b, 0, PAGE);
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	pc.cmd.status = 0;
+	memset(pc.b, 0, PAGE);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), -1);
 	EXPECT_EQ(errno, ECANCELED);
-	EXPECT_EQ(b[0], 0);
+	EXPECT_EQ(pc.b[0], 0);
 	close(fd);
 
 	fd2 = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(fd2, 0);
-	EXPECT_EQ(dev_copy(fd2, b, a, PAGE), 0);
-	EXPECT_EQ(b[PAGE - 1], 0x5a);
+	EXPECT_EQ(dev_copy(fd2, pc.b, pc.a, PAGE), 0);
+	EXPECT_EQ(pc.b[PAGE - 1], 0x5a);
 	close(fd2);
 }
 
@@ -305,13 +312,7 @@ TEST(guilty_context_is_banned)
 TEST(hang_left_by_a_killed_process_bans_nobody)
 {
 	int fd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
-	__u8 *a = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	__u8 *b = map_anon(PAGE, PROT_READ | PROT_WRITE);
-	struct svmgpu_user_cmd cmd = { .op = SVMGPU_CMD_COPY, .len = PAGE,
-				       .dst = (uintptr_t)b,
-				       .src = (uintptr_t)a };
-	struct svmgpu_submit sub = { .cmds = (uintptr_t)&cmd, .count = 1,
-				     .timeout_ms = 1000 };
+	struct page_copy pc;
 	long resets = debugfs_value("stats", "resets");
 	int status, i;
 	pid_t pid;
@@ -320,9 +321,8 @@ TEST(hang_left_by_a_killed_process_bans_nobody)
 		SKIP(return, "needs the device's debug window");
 	ASSERT_GE(fd, 0);
 	ASSERT_GE(resets, 0);
-	ASSERT_NE(a, NULL);
-	ASSERT_NE(b, NULL);
-	memset(a, 0x3c, PAGE);
+	ASSERT_TRUE(page_copy_init(&pc, 1000));
+	memset(pc.a, 0x3c, PAGE);
 
 	ASSERT_EQ(write_sysfs("/sys/kernel/debug/svmgpu0/inject", "hang"), 0);
 	pid = fork();
@@ -330,8 +330,8 @@ TEST(hang_left_by_a_killed_process_bans_nobody)
 	if (!pid) {
 		int afd = open("/dev/svmgpu0", O_RDWR | O_CLOEXEC);
 
-		sub.timeout_ms = 60000;
-		ioctl(afd, SVMGPU_IOCTL_SUBMIT, &sub);
+		pc.sub.timeout_ms = 60000;
+		ioctl(afd, SVMGPU_IOCTL_SUBMIT, &pc.sub);
 		_exit(1);
 	}
 	for (i = 0; i < 1000 && !waits_for_submission(pid); i++)
@@ -343,14 +343,14 @@ TEST(hang_left_by_a_killed_process_bans_nobody)
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets);
 
 	/* the engine is still hung: this submission resets, unblamed */
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), -1);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), -1);
 	EXPECT_EQ(errno, ETIMEDOUT);
 	EXPECT_EQ(debugfs_value("stats", "resets"), resets + 1);
-	cmd.status = 0;
-	memset(b, 0, PAGE);
-	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &sub), 0);
-	EXPECT_EQ(cmd.status, 0);
-	EXPECT_EQ(b[PAGE - 1], 0x3c);
+	pc.cmd.status = 0;
+	memset(pc.b, 0, PAGE);
+	EXPECT_EQ(ioctl(fd, SVMGPU_IOCTL_SUBMIT, &pc.sub), 0);
+	EXPECT_EQ(pc.cmd.status, 0);
+	EXPECT_EQ(pc.b[PAGE - 1], 0x3c);
 	close(fd);
 }
 
