@@ -23,7 +23,7 @@
 #include "svmgpu_test.h"
 #include "svmgpu/svmgpu_hw.h"
 
-#define SECONDS		20
+#define SECONDS		10
 
 static char dev_path[300];
 
