@@ -406,6 +406,8 @@ struct svmgpu_device {
 
 /* The most debugfs evict_delay_ms can hold an eviction for */
 #define SVMGPU_EVICT_DELAY_MAX_MS	1000
+/* how long svmgpu_vram_evict_all() retries pages that will not leave */
+#define SVMGPU_EVICT_ALL_MS		10000
 
 static inline u32 svmgpu_rd(struct svmgpu_device *gdev, u32 reg)
 {

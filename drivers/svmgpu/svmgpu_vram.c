@@ -570,7 +570,7 @@ void svmgpu_copy_cmd(struct svmgpu_cmd *cmd, bool to_vram, dma_addr_t sys,
  *
  * A command that ends in DMA_ERROR runs again, alone, up to
  * SVMGPU_COPY_TRIES times in all: a DMA error may be transient (a link
- * error on real hardware, the device's inject-dma-error knobs here), and
+ * error on real hardware, the device's x-inject-dma-error knobs here), and
  * running a copy again is harmless, as its source and destination never
  * overlap. Poisoned VRAM is not retried.
  *
@@ -1212,14 +1212,18 @@ void svmgpu_vram_make_room(struct svmgpu_device *gdev, unsigned long npages,
  * (nobody stops other processes migrating); where no new ones can arrive,
  * as on unbind, VRAM is empty afterwards. Physical only: no mm, no VMA, no
  * mmap lock. Pages that cannot be taken right now (locked elsewhere, being
- * faulted back) are retried.
+ * faulted back) are retried, for SVMGPU_EVICT_ALL_MS: a bound in time, not
+ * in tries, because one try over pages that cannot leave (poisoned VRAM)
+ * costs a failed engine copy each, several times longer on a debug kernel
+ * or a loaded host, and an unbind waits for this.
  * Return: 0, -ENOMEM, -EIO if the engine hung (a kernel-ring copy timed
  * out: no copy passes until the device is reset), or -EBUSY if pages were
- * still in VRAM after many tries (pinned ones, or poisoned VRAM).
+ * still in VRAM when the time was up (pinned ones, or poisoned VRAM).
  * Context: process, no mmap lock held.
  */
 int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(SVMGPU_EVICT_ALL_MS);
 	unsigned long *pfns, *left, b, n, moved = 0;
 	int tries, ret = -EBUSY;
 	bool empty;
@@ -1238,7 +1242,7 @@ int svmgpu_vram_evict_all(struct svmgpu_device *gdev, u64 *evicted)
 	spin_lock(&gdev->vram_lock);
 	bitmap_copy(left, gdev->vram_bitmap, gdev->vram_pages);
 	spin_unlock(&gdev->vram_lock);
-	for (tries = 0; tries < 500; tries++) {
+	for (tries = 0; tries < 2 || time_before(jiffies, deadline); tries++) {
 		/* a page freed since, even if reused, has left VRAM once */
 		spin_lock(&gdev->vram_lock);
 		bitmap_and(left, left, gdev->vram_bitmap, gdev->vram_pages);
