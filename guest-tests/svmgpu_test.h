@@ -252,7 +252,7 @@ static inline struct svmgpu_stats stats(int fd)
 
 /*
  * The faults this file's workload caused: all of them but those the device
- * injected (inject-spurious-ppm), which cost a replay and nothing else.
+ * injected (x-inject-spurious-ppm), which cost a replay and nothing else.
  */
 static inline __u64 own_faults(int fd)
 {

@@ -606,7 +606,7 @@ DEFINE_SHOW_ATTRIBUTE(svmgpu_stats);
 
 /*
  * debugfs: svmgpuN/inject, guest-side fault injection through the device's
- * debug window (only with the device property debug-window=on). Write one
+ * debug window (only with the device property x-debug-window=on). Write one
  * knob of the window per line: "KNOB VALUE" sets it (a knob alone sets 1),
  * "poison OFFSET LEN" poisons a VRAM range, "clear" sets every knob to 0;
  * "dma-error" is "dma-error-nth". Read: the knobs and how many injections

@@ -330,7 +330,7 @@ static bool svmgpu_pte_allows(SvmgpuState *s, uint64_t pte, uint8_t access,
 }
 
 /*
- * inject-spurious-ppm: fault although the translation succeeded (only then,
+ * x-inject-spurious-ppm: fault although the translation succeeded (only then,
  * so that a spurious fault never stands in for a real one). The reason
  * stays NOT_PRESENT; the record's SPURIOUS flag tells.
  */

@@ -509,7 +509,7 @@ static void svmgpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     if (addr >= SVMGPU_REG_DBG_BASE && addr < SVMGPU_REG_DBG_END) {
         if (!s->debug_window || !svmgpu_dbg_write_locked(s, addr, val)) {
             qemu_log_mask(LOG_GUEST_ERROR, "svmgpu: debug register 0x%"
-                          HWADDR_PRIx " written (debug-window=%s)\n", addr,
+                          HWADDR_PRIx " written (x-debug-window=%s)\n", addr,
                           s->debug_window ? "on" : "off");
         }
         qemu_cond_signal(&s->work_cond);   /* e.g. a hang was lifted */
@@ -626,30 +626,30 @@ typedef struct SvmgpuKnob {
       .read_only = ro, .desc = d }
 
 static const SvmgpuKnob svmgpu_knobs[] = {
-    KNOB("inject-dma-error-nth", KNOB_U32, inject.dma_error_nth, false,
+    KNOB("x-inject-dma-error-nth", KNOB_U32, inject.dma_error_nth, false,
          "the Nth memory-touching command from now fails (0: off)"),
-    KNOB("inject-dma-error-ppm", KNOB_U32, inject.dma_error_ppm, false,
+    KNOB("x-inject-dma-error-ppm", KNOB_U32, inject.dma_error_ppm, false,
          "memory-touching commands failing per million"),
-    KNOB("inject-latency-us", KNOB_U32, inject.latency_us, false,
+    KNOB("x-inject-latency-us", KNOB_U32, inject.latency_us, false,
          "delay before each FENCE completes (at most 1 s)"),
-    KNOB("inject-irq-drop-nth", KNOB_U32, inject.irq_drop_nth, false,
+    KNOB("x-inject-irq-drop-nth", KNOB_U32, inject.irq_drop_nth, false,
          "the Nth interrupt from now is dropped (0: off)"),
-    KNOB("inject-irq-dup-nth", KNOB_U32, inject.irq_dup_nth, false,
+    KNOB("x-inject-irq-dup-nth", KNOB_U32, inject.irq_dup_nth, false,
          "the Nth interrupt from now is sent twice (0: off)"),
-    KNOB("inject-spurious-ppm", KNOB_U32, inject.spurious_ppm, false,
+    KNOB("x-inject-spurious-ppm", KNOB_U32, inject.spurious_ppm, false,
          "spurious faults per million translations"),
-    KNOB("inject-hang", KNOB_BOOL, inject.hang, false,
+    KNOB("x-inject-hang", KNOB_BOOL, inject.hang, false,
          "the engine stops until reset or false"),
-    KNOB("inject-poison-addr", KNOB_U64, inject.poison_addr, false,
+    KNOB("x-inject-poison-addr", KNOB_U64, inject.poison_addr, false,
          "start of the poisoned VRAM range"),
-    KNOB("inject-poison-len", KNOB_U64, inject.poison_len, false,
+    KNOB("x-inject-poison-len", KNOB_U64, inject.poison_len, false,
          "length of the poisoned VRAM range (0: none)"),
-    KNOB("stat-commands", KNOB_U64, stats.commands, true,
+    KNOB("x-stat-commands", KNOB_U64, stats.commands, true,
          "commands completed"),
-    KNOB("stat-faults", KNOB_U64, stats.faults, true, "faults raised"),
-    KNOB("stat-bytes", KNOB_U64, stats.bytes, true,
+    KNOB("x-stat-faults", KNOB_U64, stats.faults, true, "faults raised"),
+    KNOB("x-stat-bytes", KNOB_U64, stats.bytes, true,
          "bytes moved by COPY and FILL"),
-    KNOB("stat-injected", KNOB_U64, stats.injected, true,
+    KNOB("x-stat-injected", KNOB_U64, stats.injected, true,
          "injections that fired"),
 };
 
@@ -769,16 +769,6 @@ static void svmgpu_instance_finalize(Object *obj)
 
 static bool svmgpu_check_props(SvmgpuState *s, Error **errp)
 {
-    if (!s->mem_mode_str || !strcmp(s->mem_mode_str, "private")) {
-        s->mem_mode = SVMGPU_MEM_MODE_PRIVATE;
-    } else if (!strcmp(s->mem_mode_str, "coherent")) {
-        s->mem_mode = SVMGPU_MEM_MODE_COHERENT;
-    } else {
-        error_setg(errp, "mem-mode must be 'private' or 'coherent', not '%s'",
-                   s->mem_mode_str);
-        return false;
-    }
-
     if (s->vram_size < SVMGPU_VRAM_SIZE_MIN ||
         s->vram_size > SVMGPU_VRAM_SIZE_MAX ||
         !is_power_of_2(s->vram_size)) {
@@ -790,7 +780,7 @@ static bool svmgpu_check_props(SvmgpuState *s, Error **errp)
     }
 
     if (s->num_contexts < 1 || s->num_contexts > SVMGPU_CONTEXTS_MAX) {
-        error_setg(errp, "contexts must be between 1 and %d, not %u",
+        error_setg(errp, "num-contexts must be between 1 and %d, not %u",
                    SVMGPU_CONTEXTS_MAX, s->num_contexts);
         return false;
     }
@@ -951,12 +941,38 @@ static const VMStateDescription vmstate_svmgpu = {
 
 static const Property svmgpu_properties[] = {
     DEFINE_PROP_SIZE("vram-size", SvmgpuState, vram_size, 256 * MiB),
-    DEFINE_PROP_STRING("mem-mode", SvmgpuState, mem_mode_str),
     DEFINE_PROP_BOOL("sysmem-atomics", SvmgpuState, sysmem_atomics, false),
-    DEFINE_PROP_UINT32("contexts", SvmgpuState, num_contexts, 16),
-    DEFINE_PROP_UINT64("seed", SvmgpuState, seed, 0),
-    DEFINE_PROP_BOOL("debug-window", SvmgpuState, debug_window, false),
+    DEFINE_PROP_UINT32("num-contexts", SvmgpuState, num_contexts, 16),
+    DEFINE_PROP_UINT64("x-seed", SvmgpuState, seed, 0),
+    DEFINE_PROP_BOOL("x-debug-window", SvmgpuState, debug_window, false),
 };
+
+/*
+ * mem-mode, an enum: its values show in -device svmgpu,help and in QOM
+ * introspection, and a wrong one is refused by name. The values are the
+ * MEM_MODE register's (svmgpu_hw.h).
+ */
+static const QEnumLookup svmgpu_mem_mode_lookup = {
+    .array = (const char *const[]) {
+        [SVMGPU_MEM_MODE_PRIVATE] = "private",
+        [SVMGPU_MEM_MODE_COHERENT] = "coherent",
+    },
+    .size = 2,
+};
+
+static int svmgpu_get_mem_mode(Object *obj, Error **errp)
+{
+    return SVMGPU(obj)->mem_mode;
+}
+
+static void svmgpu_set_mem_mode(Object *obj, int value, Error **errp)
+{
+    if (DEVICE(obj)->realized) {
+        error_setg(errp, "mem-mode cannot change once the device is realized");
+        return;
+    }
+    SVMGPU(obj)->mem_mode = value;
+}
 
 static void svmgpu_class_init(ObjectClass *oc, const void *data)
 {
@@ -975,7 +991,13 @@ static void svmgpu_class_init(ObjectClass *oc, const void *data)
     dc->desc = "svmgpu shared-virtual-memory GPU";
     dc->vmsd = &vmstate_svmgpu;
     device_class_set_props(dc, svmgpu_properties);
-    set_bit(DEVICE_CATEGORY_DISPLAY, dc->categories);
+    object_class_property_add_enum(oc, "mem-mode", "SvmgpuMemMode",
+                                   &svmgpu_mem_mode_lookup,
+                                   svmgpu_get_mem_mode, svmgpu_set_mem_mode);
+    object_class_property_set_description(oc, "mem-mode",
+        "VRAM as device-private (default) or device-coherent memory");
+    /* a compute device: no display, no framebuffer */
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
 static const TypeInfo svmgpu_types[] = {

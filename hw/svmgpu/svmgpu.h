@@ -91,14 +91,13 @@ struct SvmgpuState {
 
     /* properties */
     uint64_t vram_size;
-    char *mem_mode_str;
     bool sysmem_atomics;
     uint32_t num_contexts;
     uint64_t seed;
     bool debug_window;
+    int mem_mode;                   /* SVMGPU_MEM_MODE_*, an enum property */
 
     /* set at realize, constant after */
-    uint32_t mem_mode;              /* SVMGPU_MEM_MODE_* */
     MemoryRegion mmio;
     MemoryRegion vram;
     /*

@@ -188,7 +188,7 @@
 #define SVMGPU_REG_CTX_ROOT_HI(n)       (0x0404 + 8 * (n))
 
 /*
- * Debug window (only with the debug-window=on property, else reads 0):
+ * Debug window (only with the x-debug-window=on property, else reads 0):
  * the fault-injection knobs of docs/fault-injection.md, for guest tests.
  */
 #define SVMGPU_REG_DBG_BASE             0x1000

@@ -8,7 +8,12 @@
  *    a host memcpy of the same size measured in the same run;
  *  - the round trip of one engine command (NOP) against the round trip of
  *    a device fault (doorbell to fault record visible), measured the same
- *    way (busy polling over the qtest socket).
+ *    way (busy polling over the qtest socket);
+ *  - how long the MMIO writes that wait for the engine (ring disable,
+ *    synchronous TLB invalidation, FLR) keep a vCPU in the device, with
+ *    the BQL held, while a long COPY runs: the engine leaves a command or
+ *    drops its translations at its next step boundary, so each wait is
+ *    bounded by one step, not by the length of the command.
  */
 
 #include "svmgpu-qtest.h"
@@ -16,6 +21,8 @@
 #define BENCH_LEN       (64 * MiB)
 #define BENCH_RUNS      5
 #define RTT_RUNS        200
+#define WAIT_RUNS       20
+#define WAIT_COPY_LEN   (128 * MiB)
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -184,10 +191,128 @@ static void bench_fault_round_trip(void)
     sg_stop(&g);
 }
 
+/* Submit a long COPY and wait until the engine is inside it. */
+static uint32_t start_long_copy(SgDev *g, uint8_t src_space, uint64_t src)
+{
+    uint8_t d[SVMGPU_DESC_SIZE];
+    uint32_t slot;
+
+    sg_desc(d, SVMGPU_OP_COPY, SVMGPU_SPACE_SYS, src_space);
+    stq_le_p(d + SVMGPU_DESC_DST, 0x10000000);
+    stq_le_p(d + SVMGPU_DESC_SRC, src);
+    stq_le_p(d + SVMGPU_DESC_LEN, WAIT_COPY_LEN);
+    slot = sg_submit(g, d);
+    g_usleep(2000);
+    return slot;
+}
+
+static double time_write(SgDev *g, uint32_t reg, uint32_t val)
+{
+    double start = now_s();
+
+    sg_wr(g, reg, val);
+    return now_s() - start;
+}
+
+static void print_waits(const char *what, double *t, int n, int in_flight)
+{
+    double max = 0;
+
+    for (int i = 0; i < n; i++) {
+        max = MAX(max, t[i]);
+    }
+    g_test_message("MMIO wait, %s: median %.1f us, max %.1f us "
+                   "(%d of %d with the COPY still running)", what,
+                   median(t, n) * 1e6, max * 1e6, in_flight, n);
+}
+
+static void mmio_waits(const char *machine, const char *where)
+{
+    double t_read[WAIT_RUNS], t_disable[WAIT_RUNS], t_inv[WAIT_RUNS];
+    double t_flr[WAIT_RUNS];
+    int busy_read = 0, busy_disable = 0, busy_inv = 0, busy_flr = 0;
+    uint64_t va = 0x40000000, ram = 0x4000000;
+    uint8_t exp;
+    uint16_t devctl;
+    SgDev g;
+
+    sg_start_with(&g, machine, "");
+    exp = qpci_find_capability(g.dev, PCI_CAP_ID_EXP, 0);
+    g_assert_cmpuint(exp, !=, 0);
+    /* The source of the VIRT copies: 2 MiB leaves over guest RAM. */
+    for (uint64_t off = 0; off < WAIT_COPY_LEN; off += 2 * MiB) {
+        sg_map(&g, 0, va + off, (ram + off) | SVMGPU_PTE_VALID |
+               SVMGPU_PTE_HUGE);
+    }
+
+    for (int i = 0; i < WAIT_RUNS; i++) {
+        uint32_t slot = start_long_copy(&g, SVMGPU_SPACE_SYS, ram);
+        double start = now_s();
+
+        /* the qtest socket's own round trip, for comparison */
+        g_assert_cmphex(sg_rd(&g, SVMGPU_REG_ID), ==, SVMGPU_ID_MAGIC);
+        t_read[i] = now_s() - start;
+        busy_read += sg_status(&g, slot) == SVMGPU_DESC_STATUS_PENDING;
+        spin_status(&g, slot);
+
+        slot = start_long_copy(&g, SVMGPU_SPACE_VIRT, va);
+        busy_inv += sg_status(&g, slot) == SVMGPU_DESC_STATUS_PENDING;
+        t_inv[i] = time_write(&g, SVMGPU_REG_TLB_INV_CONTROL,
+                              SVMGPU_TLB_INV_ALL);
+        spin_status(&g, slot);
+
+        slot = start_long_copy(&g, SVMGPU_SPACE_SYS, ram);
+        busy_disable += sg_status(&g, slot) == SVMGPU_DESC_STATUS_PENDING;
+        t_disable[i] = time_write(&g, SVMGPU_REG_RING_CONTROL(0), 0);
+        sg_setup_queues(&g);
+
+        slot = start_long_copy(&g, SVMGPU_SPACE_SYS, ram);
+        busy_flr += sg_status(&g, slot) == SVMGPU_DESC_STATUS_PENDING;
+        devctl = qpci_config_readw(g.dev, exp + PCI_EXP_DEVCTL);
+        start = now_s();
+        qpci_config_writew(g.dev, exp + PCI_EXP_DEVCTL,
+                           devctl | PCI_EXP_DEVCTL_BCR_FLR);
+        t_flr[i] = now_s() - start;
+        qpci_device_enable(g.dev);
+        g.regs = qpci_iomap(g.dev, SVMGPU_BAR_REGS, NULL);
+        sg_setup_queues(&g);
+        g.pt_next = SG_PT_POOL;
+        for (uint64_t off = 0; off < WAIT_COPY_LEN; off += 2 * MiB) {
+            sg_map(&g, 0, va + off, (ram + off) | SVMGPU_PTE_VALID |
+                   SVMGPU_PTE_HUGE);
+        }
+    }
+    g_test_message("MMIO waits %s, during a COPY of %d MiB, %d runs each:",
+                   where, (int)(WAIT_COPY_LEN / MiB), WAIT_RUNS);
+    print_waits("register read (the qtest socket alone)", t_read, WAIT_RUNS,
+                busy_read);
+    print_waits("TLB_INV_CONTROL, all contexts (VIRT copy)", t_inv,
+                WAIT_RUNS, busy_inv);
+    print_waits("ring disable", t_disable, WAIT_RUNS, busy_disable);
+    print_waits("FLR (config write)", t_flr, WAIT_RUNS, busy_flr);
+    sg_stop(&g);
+}
+
+static void bench_mmio_waits(void)
+{
+    mmio_waits("", "without an IOMMU");
+}
+
+/*
+ * Behind an IOMMU the engine runs each command under the BQL and lets go
+ * of it every 2 MiB: a register read waits for the BQL there too.
+ */
+static void bench_mmio_waits_iommu(void)
+{
+    mmio_waits("-device intel-iommu", "behind intel-iommu (remapping off)");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/svmgpu/bench/copy", bench_copies);
     qtest_add_func("/svmgpu/bench/fault-round-trip", bench_fault_round_trip);
+    qtest_add_func("/svmgpu/bench/mmio-waits", bench_mmio_waits);
+    qtest_add_func("/svmgpu/bench/mmio-waits-iommu", bench_mmio_waits_iommu);
     return g_test_run();
 }

@@ -37,7 +37,7 @@ static void test_copy_sys_vram_sys(void)
     qtest_memread(g.qts, SG_DATA + 0x100000, out, len);
     g_assert_cmpmem(out, len, in, len);
     g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_RING_HEAD(0)), ==, 2);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 2);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 2);
     sg_stop(&g);
 }
 
@@ -238,7 +238,7 @@ static void test_replay_resumes(void)
     g_assert_cmpuint(sg_wait(&g, slot), ==, SVMGPU_DESC_STATUS_OK);
     g_assert_cmphex(qtest_readb(g.qts, dst_pa + 5), ==, 0x10);
     g_assert_cmphex(qtest_readb(g.qts, dst_pa + 2 * 4096 + 4095), ==, 0x12);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 3 * 4096);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 3 * 4096);
     sg_stop(&g);
 }
 
@@ -262,7 +262,7 @@ static void test_spurious_costs_one_replay(void)
     uint32_t slot;
     SgDev g;
 
-    sg_start(&g, "seed=7");
+    sg_start(&g, "x-seed=7");
     fill_pattern(in, len, 9);
     qtest_memwrite(g.qts, src_pa, in, len);
     qtest_memset(g.qts, dst_pa, 0xee, len);
@@ -271,8 +271,8 @@ static void test_spurious_costs_one_replay(void)
         sg_map(&g, 0, dst_va + off, (dst_pa + off) | SVMGPU_PTE_VALID |
                SVMGPU_PTE_WRITE);
     }
-    sg_qom_set(&g, "inject-spurious-ppm", 100000);
-    injected = sg_qom_get(&g, "stat-injected");
+    sg_qom_set(&g, "x-inject-spurious-ppm", 100000);
+    injected = sg_qom_get(&g, "x-stat-injected");
 
     desc_copy(d, 0, SVMGPU_SPACE_VIRT, dst_va, SVMGPU_SPACE_VIRT, src_va, len);
     slot = sg_submit(&g, d);
@@ -294,7 +294,7 @@ static void test_spurious_costs_one_replay(void)
     }
     g_assert_cmpuint(sg_status(&g, slot), ==, SVMGPU_DESC_STATUS_OK);
     g_assert_cmpuint(faults, >, 20);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-injected") - injected, ==, faults);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-injected") - injected, ==, faults);
     qtest_memread(g.qts, dst_pa, out, len);
     g_assert_cmpmem(out, len, in, len);
     g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_ERROR), ==, 0);
@@ -1236,9 +1236,9 @@ static void test_counters(void)
     SgDev g;
 
     sg_start(&g, "");
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 0);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 0);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 0);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 0);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 0);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 0);
 
     /* COPY 100 bytes, FILL 21 bytes: 121 bytes moved */
     run_copy(&g, 0, SVMGPU_SPACE_SYS, SG_DATA + 0x1000, SVMGPU_SPACE_SYS,
@@ -1247,8 +1247,8 @@ static void test_counters(void)
     stq_le_p(d + SVMGPU_DESC_DST, 3);
     stq_le_p(d + SVMGPU_DESC_LEN, 21);
     g_assert_cmpuint(sg_run(&g, d), ==, SVMGPU_DESC_STATUS_OK);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 2);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 121);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 2);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 121);
 
     /* WRITE_IMM, ATOMIC, NOP, FENCE: commands, but not COPY/FILL bytes */
     sg_desc(d, SVMGPU_OP_WRITE_IMM, SVMGPU_SPACE_SYS, 0);
@@ -1260,35 +1260,35 @@ static void test_counters(void)
     sg_desc(d, SVMGPU_OP_NOP, 0, 0);
     g_assert_cmpuint(sg_run(&g, d), ==, SVMGPU_DESC_STATUS_OK);
     run_fence(&g, SG_DATA + 0x3000, 1, true);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 6);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 121);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 0);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 6);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 121);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 0);
 
     /* a fault, replayed unfixed (second fault), then cancelled */
     desc_copy(d, 0, SVMGPU_SPACE_SYS, SG_OUT, SVMGPU_SPACE_VIRT, va, 64);
     slot = sg_submit(&g, d);
     sg_next_fault(&g, rec);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 1);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 6);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 1);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 6);
     sg_respond(&g, ld32(rec + SVMGPU_FREC_ID),
                SVMGPU_FAULT_RESPONSE_REPLAY);
     sg_next_fault(&g, rec);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 2);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 2);
     sg_respond(&g, ld32(rec + SVMGPU_FREC_ID),
                SVMGPU_FAULT_RESPONSE_CANCEL);
     g_assert_cmpuint(sg_wait(&g, slot), ==, SVMGPU_DESC_STATUS_FAULT);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 7);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 2);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 121);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 7);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 2);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 121);
 
     /* a faulting copy that is fixed and replayed moves its bytes once */
     qtest_memset(g.qts, SG_DATA + 0x5000, 0x77, 64);
     sg_map(&g, 0, va, (SG_DATA + 0x5000) | SVMGPU_PTE_VALID);
     desc_copy(d, 0, SVMGPU_SPACE_SYS, SG_OUT, SVMGPU_SPACE_VIRT, va, 64);
     g_assert_cmpuint(sg_run_nofault(&g, d), ==, SVMGPU_DESC_STATUS_OK);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-commands"), ==, 8);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-bytes"), ==, 185);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-faults"), ==, 2);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-commands"), ==, 8);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-bytes"), ==, 185);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-faults"), ==, 2);
     sg_stop(&g);
 }
 

@@ -206,7 +206,7 @@ static void test_invalid_descriptors(void)
     static const uint8_t bad_flags[] = { 0x20, 0x40, 0x80 };
     SgDev g;
 
-    sg_start(&g, "contexts=4");
+    sg_start(&g, "num-contexts=4");
     g_assert_cmpuint(sg_rd(&g, SVMGPU_REG_NUM_CONTEXTS), ==, 4);
     qtest_memset(g.qts, RB_SENT, RB_SENT_BYTE, RB_SENT_LEN);
     d_fill(d, SVMGPU_SPACE_VRAM, 0, 0xa5a5a5a5a5a5a5a5ull, sizeof(vram));
@@ -308,7 +308,7 @@ static void test_invalid_descriptors(void)
     d_fill(d, SVMGPU_SPACE_VRAM, 0, 0x7777777777777777ull, 1ull << 63);
     rb_expect_invalid(&g, "FILL VRAM len 2^63", d);
 
-    /* Context out of range (contexts=4). */
+    /* Context out of range (num-contexts=4). */
     sg_map(&g, 3, 0x10000, RB_DST | SVMGPU_PTE_VALID | SVMGPU_PTE_WRITE);
     d_imm(d, SVMGPU_SPACE_VIRT, 0x10000, 0x8888888888888888ull, 8);
     stw_le_p(d + SVMGPU_DESC_CTX, 4);
@@ -1101,9 +1101,9 @@ static void test_inject_dma_error_nth(void)
     SgDev g;
 
     sg_start(&g, "");
-    injected = sg_qom_get(&g, "stat-injected");
-    sg_qom_set(&g, "inject-dma-error-nth", 3);
-    g_assert_cmpuint(sg_qom_get(&g, "inject-dma-error-nth"), ==, 3);
+    injected = sg_qom_get(&g, "x-stat-injected");
+    sg_qom_set(&g, "x-inject-dma-error-nth", 3);
+    g_assert_cmpuint(sg_qom_get(&g, "x-inject-dma-error-nth"), ==, 3);
 
     /* NOP and TLB_INVALIDATE do not count. */
     sg_desc(d, SVMGPU_OP_NOP, 0, 0);
@@ -1119,9 +1119,9 @@ static void test_inject_dma_error_nth(void)
     d_copy(d, SVMGPU_SPACE_SYS, SG_DATA + 0x2000, SVMGPU_SPACE_SYS,
            SG_DATA, 64);
     rb_expect(&g, "3rd: COPY", d, SVMGPU_DESC_STATUS_DMA_ERROR);
-    rb_check("knob after firing", sg_qom_get(&g, "inject-dma-error-nth"),
+    rb_check("knob after firing", sg_qom_get(&g, "x-inject-dma-error-nth"),
              0);
-    rb_check("stat-injected", sg_qom_get(&g, "stat-injected"),
+    rb_check("x-stat-injected", sg_qom_get(&g, "x-stat-injected"),
              injected + 1);
 
     d_imm(d, SVMGPU_SPACE_SYS, SG_DATA, 0x33, 8);
@@ -1130,16 +1130,16 @@ static void test_inject_dma_error_nth(void)
     rb_expect(&g, "5th: FENCE", d, SVMGPU_DESC_STATUS_OK);
     d_atomic(d, SVMGPU_SPACE_VRAM, 0, SVMGPU_ATOMIC_ADD, 1, 8);
     rb_expect(&g, "6th: ATOMIC", d, SVMGPU_DESC_STATUS_OK);
-    rb_check("stat-injected at end", sg_qom_get(&g, "stat-injected"),
+    rb_check("x-stat-injected at end", sg_qom_get(&g, "x-stat-injected"),
              injected + 1);
 
     /* Counting starts when the knob is set: 1 is the next one. */
-    sg_qom_set(&g, "inject-dma-error-nth", 1);
+    sg_qom_set(&g, "x-inject-dma-error-nth", 1);
     d_atomic(d, SVMGPU_SPACE_VRAM, 0, SVMGPU_ATOMIC_ADD, 1, 8);
     rb_expect(&g, "nth=1: ATOMIC", d, SVMGPU_DESC_STATUS_DMA_ERROR);
     d_fence(d, SVMGPU_SPACE_SYS, SG_DATA + 8, 2);
     rb_expect(&g, "nth=1: next FENCE", d, SVMGPU_DESC_STATUS_OK);
-    rb_check("stat-injected, second", sg_qom_get(&g, "stat-injected"),
+    rb_check("x-stat-injected, second", sg_qom_get(&g, "x-stat-injected"),
              injected + 2);
     sg_stop(&g);
 }
@@ -1151,8 +1151,8 @@ static void test_inject_dma_error_ppm(void)
     SgDev g;
 
     sg_start(&g, "");
-    injected = sg_qom_get(&g, "stat-injected");
-    sg_qom_set(&g, "inject-dma-error-ppm", 1000000);
+    injected = sg_qom_get(&g, "x-stat-injected");
+    sg_qom_set(&g, "x-inject-dma-error-ppm", 1000000);
     for (int i = 0; i < 2; i++) {
         uint32_t want = i ? SVMGPU_DESC_STATUS_OK :
                             SVMGPU_DESC_STATUS_DMA_ERROR;
@@ -1171,14 +1171,14 @@ static void test_inject_dma_error_ppm(void)
         sg_desc(d, SVMGPU_OP_NOP, 0, 0);
         rb_expect(&g, "NOP", d, SVMGPU_DESC_STATUS_OK);
         if (!i) {
-            rb_check("stat-injected", sg_qom_get(&g, "stat-injected"),
+            rb_check("x-stat-injected", sg_qom_get(&g, "x-stat-injected"),
                      injected + 5);
-            rb_check("ppm knob", sg_qom_get(&g, "inject-dma-error-ppm"),
+            rb_check("ppm knob", sg_qom_get(&g, "x-inject-dma-error-ppm"),
                      1000000);
-            sg_qom_set(&g, "inject-dma-error-ppm", 0);
+            sg_qom_set(&g, "x-inject-dma-error-ppm", 0);
         }
     }
-    rb_check("stat-injected at end", sg_qom_get(&g, "stat-injected"),
+    rb_check("x-stat-injected at end", sg_qom_get(&g, "x-stat-injected"),
              injected + 5);
     sg_stop(&g);
 }
@@ -1190,8 +1190,8 @@ static void test_inject_latency(void)
     SgDev g;
 
     sg_start(&g, "");
-    sg_qom_set(&g, "inject-latency-us", 200000);
-    g_assert_cmpuint(sg_qom_get(&g, "inject-latency-us"), ==, 200000);
+    sg_qom_set(&g, "x-inject-latency-us", 200000);
+    g_assert_cmpuint(sg_qom_get(&g, "x-inject-latency-us"), ==, 200000);
     d_fence(d, SVMGPU_SPACE_SYS, SG_DATA, 7);
     t0 = g_get_monotonic_time();
     rb_expect(&g, "FENCE with latency", d, SVMGPU_DESC_STATUS_OK);
@@ -1201,7 +1201,7 @@ static void test_inject_latency(void)
     g_assert_cmphex(qtest_readq(g.qts, SG_DATA), ==, 7);
 
     /* Lifted: the FENCE completes (no upper time bound: CI may be slow). */
-    sg_qom_set(&g, "inject-latency-us", 0);
+    sg_qom_set(&g, "x-inject-latency-us", 0);
     d_fence(d, SVMGPU_SPACE_SYS, SG_DATA, 8);
     rb_expect(&g, "FENCE without latency", d, SVMGPU_DESC_STATUS_OK);
     g_assert_cmphex(qtest_readq(g.qts, SG_DATA), ==, 8);
@@ -1215,22 +1215,22 @@ static void test_inject_latency_limit(void)
     SgDev g;
 
     sg_start(&g, "");
-    sg_qom_set(&g, "inject-latency-us", 1000000);
-    g_assert_cmpuint(sg_qom_get(&g, "inject-latency-us"), ==, 1000000);
-    sg_qom_set(&g, "inject-latency-us", 1234);
+    sg_qom_set(&g, "x-inject-latency-us", 1000000);
+    g_assert_cmpuint(sg_qom_get(&g, "x-inject-latency-us"), ==, 1000000);
+    sg_qom_set(&g, "x-inject-latency-us", 1234);
     for (int i = 0; i < ARRAY_SIZE(bad); i++) {
         QDict *rsp = qtest_qmp(g.qts, "{'execute': 'qom-set', 'arguments': "
                                "{'path': '/machine/peripheral/gpu0', "
-                               "'property': 'inject-latency-us', "
+                               "'property': 'x-inject-latency-us', "
                                "'value': %" PRIu64 "}}", bad[i]);
         g_autofree char *w = g_strdup_printf("latency %" PRIu64 " refused",
                                              bad[i]);
 
         rb_check(w, qdict_haskey(rsp, "error"), true);
         qobject_unref(rsp);
-        rb_check(w, sg_qom_get(&g, "inject-latency-us"), 1234);
+        rb_check(w, sg_qom_get(&g, "x-inject-latency-us"), 1234);
     }
-    sg_qom_set(&g, "inject-latency-us", 0);
+    sg_qom_set(&g, "x-inject-latency-us", 0);
     rb_check_alive(&g, "after refused latency");
     sg_stop(&g);
 }
@@ -1257,8 +1257,8 @@ static void test_inject_irq_drop(void)
 
     sg_start(&g, "");
     rb_msix_masked(&g);
-    injected = sg_qom_get(&g, "stat-injected");
-    sg_qom_set(&g, "inject-irq-drop-nth", 1);
+    injected = sg_qom_get(&g, "x-stat-injected");
+    sg_qom_set(&g, "x-inject-irq-drop-nth", 1);
     d_fence(d, SVMGPU_SPACE_SYS, SG_DATA, 1);
     rb_expect(&g, "FENCE, irq dropped", d, SVMGPU_DESC_STATUS_OK);
     rb_check("dropped: INT_STATUS", sg_rd(&g, SVMGPU_REG_INT_STATUS),
@@ -1266,9 +1266,9 @@ static void test_inject_irq_drop(void)
     g_usleep(20000);    /* give a wrongly sent interrupt time to show */
     rb_check("dropped: PBA", qpci_msix_pending(g.dev, SVMGPU_VEC_COMPLETION),
              false);
-    rb_check("dropped: stat-injected", sg_qom_get(&g, "stat-injected"),
+    rb_check("dropped: x-stat-injected", sg_qom_get(&g, "x-stat-injected"),
              injected + 1);
-    rb_check("dropped: knob", sg_qom_get(&g, "inject-irq-drop-nth"), 0);
+    rb_check("dropped: knob", sg_qom_get(&g, "x-inject-irq-drop-nth"), 0);
 
     /* The next one is delivered (pending, as the vector is masked). */
     sg_wr(&g, SVMGPU_REG_INT_STATUS, SVMGPU_INT_COMPLETION);
@@ -1279,7 +1279,7 @@ static void test_inject_irq_drop(void)
     rb_check("kept: PBA",
              sg_msix_pending_eventually(&g, SVMGPU_VEC_COMPLETION),
              true);
-    rb_check("kept: stat-injected", sg_qom_get(&g, "stat-injected"),
+    rb_check("kept: x-stat-injected", sg_qom_get(&g, "x-stat-injected"),
              injected + 1);
     sg_stop(&g);
 }
@@ -1292,8 +1292,8 @@ static void test_inject_irq_dup(void)
 
     sg_start(&g, "");
     rb_msix_masked(&g);
-    injected = sg_qom_get(&g, "stat-injected");
-    sg_qom_set(&g, "inject-irq-dup-nth", 1);
+    injected = sg_qom_get(&g, "x-stat-injected");
+    sg_qom_set(&g, "x-inject-irq-dup-nth", 1);
     d_fence(d, SVMGPU_SPACE_SYS, SG_DATA, 1);
     rb_expect(&g, "FENCE, irq doubled", d, SVMGPU_DESC_STATUS_OK);
     rb_check("dup: INT_STATUS", sg_rd(&g, SVMGPU_REG_INT_STATUS),
@@ -1301,9 +1301,9 @@ static void test_inject_irq_dup(void)
     rb_check("dup: PBA",
              sg_msix_pending_eventually(&g, SVMGPU_VEC_COMPLETION),
              true);
-    rb_check("dup: stat-injected", sg_qom_get(&g, "stat-injected"),
+    rb_check("dup: x-stat-injected", sg_qom_get(&g, "x-stat-injected"),
              injected + 1);
-    rb_check("dup: knob", sg_qom_get(&g, "inject-irq-dup-nth"), 0);
+    rb_check("dup: knob", sg_qom_get(&g, "x-inject-irq-dup-nth"), 0);
     sg_stop(&g);
 }
 
@@ -1315,8 +1315,8 @@ static void test_inject_hang(void)
 
     sg_start(&g, "");
     rb_check_alive(&g, "before hang");
-    sg_qom_set_bool(&g, "inject-hang", true);
-    g_assert_true(sg_qom_get_bool(&g, "inject-hang"));
+    sg_qom_set_bool(&g, "x-inject-hang", true);
+    g_assert_true(sg_qom_get_bool(&g, "x-inject-hang"));
     rb_check("hung: STATUS", sg_rd(&g, SVMGPU_REG_STATUS),
              SVMGPU_STATUS_HUNG);
     for (int i = 0; i < 3; i++) {
@@ -1332,7 +1332,7 @@ static void test_inject_hang(void)
     rb_check("hung, busy: STATUS", sg_rd(&g, SVMGPU_REG_STATUS),
              SVMGPU_STATUS_HUNG | SVMGPU_STATUS_ENGINE_BUSY);
 
-    sg_qom_set_bool(&g, "inject-hang", false);
+    sg_qom_set_bool(&g, "x-inject-hang", false);
     for (int i = 0; i < 3; i++) {
         rb_check("unhung: descriptor", sg_wait(&g, slots[i]),
                  SVMGPU_DESC_STATUS_OK);
@@ -1341,7 +1341,7 @@ static void test_inject_hang(void)
     rb_check("unhung: STATUS", sg_rd(&g, SVMGPU_REG_STATUS), 0);
 
     /* A system reset drops the hang. */
-    sg_qom_set_bool(&g, "inject-hang", true);
+    sg_qom_set_bool(&g, "x-inject-hang", true);
     d_imm(d, SVMGPU_SPACE_SYS, SG_DATA, 0x200, 8);
     slots[0] = sg_submit(&g, d);
     g_usleep(50 * 1000);
@@ -1351,7 +1351,7 @@ static void test_inject_hang(void)
     qpci_device_enable(g.dev);
     g.regs = qpci_iomap(g.dev, SVMGPU_BAR_REGS, NULL);
     rb_check("after reset: STATUS", sg_rd(&g, SVMGPU_REG_STATUS), 0);
-    rb_check("after reset: inject-hang", sg_qom_get_bool(&g, "inject-hang"),
+    rb_check("after reset: x-inject-hang", sg_qom_get_bool(&g, "x-inject-hang"),
              false);
     sg_setup_queues(&g);
     rb_check_alive(&g, "after reset of a hang");
@@ -1366,8 +1366,8 @@ static void test_inject_poison(void)
     sg_start(&g, "");
     d_fill(d, SVMGPU_SPACE_VRAM, 0, 0x3c3c3c3c3c3c3c3cull, 0x10000);
     rb_expect(&g, "FILL VRAM", d, SVMGPU_DESC_STATUS_OK);
-    sg_qom_set(&g, "inject-poison-addr", 0x4000);
-    sg_qom_set(&g, "inject-poison-len", 0x1000);
+    sg_qom_set(&g, "x-inject-poison-addr", 0x4000);
+    sg_qom_set(&g, "x-inject-poison-len", 0x1000);
 
     d_copy(d, SVMGPU_SPACE_SYS, SG_DATA, SVMGPU_SPACE_VRAM, 0x4000, 0x100);
     rb_expect(&g, "COPY from poison", d, SVMGPU_DESC_STATUS_POISONED);
@@ -1398,7 +1398,7 @@ static void test_inject_poison(void)
     rb_expect(&g, "WRITE_IMM above", d, SVMGPU_DESC_STATUS_OK);
 
     /* Length 0: no poison. */
-    sg_qom_set(&g, "inject-poison-len", 0);
+    sg_qom_set(&g, "x-inject-poison-len", 0);
     d_copy(d, SVMGPU_SPACE_SYS, SG_DATA, SVMGPU_SPACE_VRAM, 0x4000, 0x100);
     rb_expect(&g, "COPY after unpoison", d, SVMGPU_DESC_STATUS_OK);
     sg_stop(&g);
@@ -1414,8 +1414,8 @@ static void test_inject_spurious(void)
     sg_start(&g, "");
     qtest_writeq(g.qts, SG_DATA, 0xabcdef0123456789ull);
     sg_map(&g, 0, va, SG_DATA | SVMGPU_PTE_VALID);
-    injected = sg_qom_get(&g, "stat-injected");
-    sg_qom_set(&g, "inject-spurious-ppm", 1000000);
+    injected = sg_qom_get(&g, "x-stat-injected");
+    sg_qom_set(&g, "x-inject-spurious-ppm", 1000000);
 
     d_copy(d, SVMGPU_SPACE_SYS, SG_DATA + 0x800, SVMGPU_SPACE_VIRT, va, 8);
     slot = sg_submit(&g, d);
@@ -1429,9 +1429,9 @@ static void test_inject_spurious(void)
              slot);
     rb_check("spurious: descriptor", sg_status(&g, slot),
              SVMGPU_DESC_STATUS_PENDING);
-    g_assert_cmpuint(sg_qom_get(&g, "stat-injected"), >, injected);
+    g_assert_cmpuint(sg_qom_get(&g, "x-stat-injected"), >, injected);
 
-    sg_qom_set(&g, "inject-spurious-ppm", 0);
+    sg_qom_set(&g, "x-inject-spurious-ppm", 0);
     sg_respond(&g, ldl_le_p(rec + SVMGPU_FREC_ID),
                SVMGPU_FAULT_RESPONSE_REPLAY);
     rb_check("spurious: replay", sg_wait(&g, slot), SVMGPU_DESC_STATUS_OK);
@@ -1448,8 +1448,8 @@ static void rb_seed_run(uint32_t *st)
     uint8_t d[SVMGPU_DESC_SIZE];
     SgDev g;
 
-    sg_start(&g, "seed=42");
-    sg_qom_set(&g, "inject-dma-error-ppm", 500000);
+    sg_start(&g, "x-seed=42");
+    sg_qom_set(&g, "x-inject-dma-error-ppm", 500000);
     for (int i = 0; i < RB_SEED_RUN; i++) {
         d_imm(d, SVMGPU_SPACE_SYS, SG_DATA + 8 * i, i, 8);
         st[i] = rb_run(&g, d);
@@ -1465,7 +1465,7 @@ static void test_inject_seed(void)
     rb_seed_run(a);
     rb_seed_run(b);
     for (int i = 0; i < RB_SEED_RUN; i++) {
-        g_autofree char *w = g_strdup_printf("seed=42, command %d", i);
+        g_autofree char *w = g_strdup_printf("x-seed=42, command %d", i);
 
         rb_check(w, b[i], a[i]);
         ok += a[i] == SVMGPU_DESC_STATUS_OK;
@@ -1483,15 +1483,15 @@ static void test_debug_window(void)
     uint8_t d[SVMGPU_DESC_SIZE];
     SgDev g;
 
-    sg_start(&g, "debug-window=on");
+    sg_start(&g, "x-debug-window=on");
     rb_check("on: CAPS.DEBUG_WINDOW", sg_rd(&g, SVMGPU_REG_CAPS) &
              SVMGPU_CAP_DEBUG_WINDOW, SVMGPU_CAP_DEBUG_WINDOW);
     rb_check("on: DBG_INJECTED", sg_rd(&g, SVMGPU_REG_DBG_INJECTED), 0);
     sg_wr(&g, SVMGPU_REG_DBG_DMA_ERROR_NTH, 1);
     rb_check("on: DBG_DMA_ERROR_NTH", sg_rd(&g, SVMGPU_REG_DBG_DMA_ERROR_NTH),
              1);
-    rb_check("on: QOM inject-dma-error-nth",
-             sg_qom_get(&g, "inject-dma-error-nth"), 1);
+    rb_check("on: QOM x-inject-dma-error-nth",
+             sg_qom_get(&g, "x-inject-dma-error-nth"), 1);
     d_imm(d, SVMGPU_SPACE_SYS, SG_DATA, 1, 8);
     rb_expect(&g, "on: injected failure", d, SVMGPU_DESC_STATUS_DMA_ERROR);
     rb_check("on: DBG_INJECTED after", sg_rd(&g, SVMGPU_REG_DBG_INJECTED), 1);
@@ -1502,18 +1502,18 @@ static void test_debug_window(void)
              SVMGPU_REG_DBG_INJECTED, 0), sg_rd(&g, SVMGPU_REG_DBG_INJECTED)),
              1);
     /* The window mirrors the QOM knobs both ways. */
-    sg_qom_set(&g, "inject-latency-us", 1234);
+    sg_qom_set(&g, "x-inject-latency-us", 1234);
     rb_check("on: DBG_LATENCY_US", sg_rd(&g, SVMGPU_REG_DBG_LATENCY_US),
              1234);
     sg_wr(&g, SVMGPU_REG_DBG_LATENCY_US, 0);
-    rb_check("on: QOM latency", sg_qom_get(&g, "inject-latency-us"), 0);
+    rb_check("on: QOM latency", sg_qom_get(&g, "x-inject-latency-us"), 0);
     sg_wr(&g, SVMGPU_REG_DBG_POISON_ADDR_LO, 0x4000);
     sg_wr(&g, SVMGPU_REG_DBG_POISON_ADDR_HI, 0);
     sg_wr(&g, SVMGPU_REG_DBG_POISON_LEN_LO, 0x1000);
     sg_wr(&g, SVMGPU_REG_DBG_POISON_LEN_HI, 0);
-    rb_check("on: QOM poison-addr", sg_qom_get(&g, "inject-poison-addr"),
+    rb_check("on: QOM poison-addr", sg_qom_get(&g, "x-inject-poison-addr"),
              0x4000);
-    rb_check("on: QOM poison-len", sg_qom_get(&g, "inject-poison-len"),
+    rb_check("on: QOM poison-len", sg_qom_get(&g, "x-inject-poison-len"),
              0x1000);
     d_imm(d, SVMGPU_SPACE_VRAM, 0x4000, 1, 8);
     rb_expect(&g, "on: poison via window", d, SVMGPU_DESC_STATUS_POISONED);
@@ -1531,17 +1531,17 @@ static void test_debug_window(void)
     sg_wr(&g, SVMGPU_REG_DBG_DMA_ERROR_NTH, 1);
     rb_check("off: DBG_DMA_ERROR_NTH",
              sg_rd(&g, SVMGPU_REG_DBG_DMA_ERROR_NTH), 0);
-    rb_check("off: QOM inject-dma-error-nth",
-             sg_qom_get(&g, "inject-dma-error-nth"), 0);
+    rb_check("off: QOM x-inject-dma-error-nth",
+             sg_qom_get(&g, "x-inject-dma-error-nth"), 0);
     d_imm(d, SVMGPU_SPACE_SYS, SG_DATA, 1, 8);
     rb_expect(&g, "off: command after window write", d,
               SVMGPU_DESC_STATUS_OK);
     /* Knobs set through QOM do not show through a disabled window. */
-    sg_qom_set(&g, "inject-latency-us", 77);
+    sg_qom_set(&g, "x-inject-latency-us", 77);
     rb_check("off: DBG_LATENCY_US", sg_rd(&g, SVMGPU_REG_DBG_LATENCY_US), 0);
-    sg_qom_set(&g, "inject-dma-error-nth", 1);
+    sg_qom_set(&g, "x-inject-dma-error-nth", 1);
     rb_expect(&g, "off: QOM injection", d, SVMGPU_DESC_STATUS_DMA_ERROR);
-    rb_check("off: stat-injected", sg_qom_get(&g, "stat-injected"), 1);
+    rb_check("off: x-stat-injected", sg_qom_get(&g, "x-stat-injected"), 1);
     rb_check("off: DBG_INJECTED", sg_rd(&g, SVMGPU_REG_DBG_INJECTED), 0);
     sg_wr(&g, SVMGPU_REG_DBG_HANG, 1);
     rb_check("off: hang write ignored", sg_rd(&g, SVMGPU_REG_STATUS), 0);

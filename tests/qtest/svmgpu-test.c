@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 #include "libqos/pci.h"
 #include "libqos/pci-pc.h"
 #include "hw/pci/pci_regs.h"
@@ -188,6 +189,75 @@ static void test_flr(void)
 }
 
 /* Migration is refused, with a message naming the device. */
+/* The type of property @name in device-list-properties' @props, or NULL. */
+static const char *prop_type(QList *props, const char *name)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(props, e) {
+        QDict *p = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(p, "name"), name)) {
+            return qdict_get_str(p, "type");
+        }
+    }
+    return NULL;
+}
+
+/*
+ * QEMU's conventions: mem-mode is an enum, fixed once the device is
+ * realized; what exists for testing carries the x- prefix.
+ */
+static void test_properties(void)
+{
+    static const char *const testing[] = {
+        "x-seed", "x-debug-window", "x-inject-dma-error-nth",
+        "x-inject-spurious-ppm", "x-inject-hang", "x-stat-commands",
+    };
+    static const char *const gone[] = {
+        "seed", "debug-window", "contexts", "inject-hang", "stat-commands",
+    };
+    const char *extra = g_getenv("SVMGPU_QTEST_ARGS");
+    QTestState *qts;
+    QDict *rsp;
+    QList *props;
+
+    qts = qtest_initf("-M q35 -nodefaults %s -device svmgpu,id=gpu0,"
+                      "mem-mode=coherent,vram-size=%d,num-contexts=3",
+                      extra ? extra : "", TEST_VRAM);
+    rsp = qtest_qmp(qts, "{'execute': 'device-list-properties', "
+                    "'arguments': {'typename': 'svmgpu'}}");
+    props = qdict_get_qlist(rsp, "return");
+    g_assert_cmpstr(prop_type(props, "mem-mode"), ==, "SvmgpuMemMode");
+    g_assert_nonnull(prop_type(props, "num-contexts"));
+    for (int i = 0; i < ARRAY_SIZE(testing); i++) {
+        g_assert_nonnull(prop_type(props, testing[i]));
+    }
+    for (int i = 0; i < ARRAY_SIZE(gone); i++) {
+        g_assert_null(prop_type(props, gone[i]));
+    }
+    qobject_unref(rsp);
+
+    rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                    "{'path': '/machine/peripheral/gpu0', "
+                    "'property': 'mem-mode'}}");
+    g_assert_cmpstr(qdict_get_str(rsp, "return"), ==, "coherent");
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{'execute': 'qom-set', 'arguments': "
+                    "{'path': '/machine/peripheral/gpu0', "
+                    "'property': 'mem-mode', 'value': 'private'}}");
+    g_assert_true(qdict_haskey(rsp, "error"));
+    g_assert_nonnull(strstr(qdict_get_str(qdict_get_qdict(rsp, "error"),
+                                          "desc"), "realized"));
+    qobject_unref(rsp);
+    rsp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                    "{'path': '/machine/peripheral/gpu0', "
+                    "'property': 'num-contexts'}}");
+    g_assert_cmpuint(qdict_get_uint(rsp, "return"), ==, 3);
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
 static void test_migration_refused(void)
 {
     QDict *rsp, *err;
@@ -214,5 +284,6 @@ int main(int argc, char **argv)
     qtest_add_func("/svmgpu/system-reset", test_system_reset);
     qtest_add_func("/svmgpu/flr", test_flr);
     qtest_add_func("/svmgpu/migration-refused", test_migration_refused);
+    qtest_add_func("/svmgpu/properties", test_properties);
     return g_test_run();
 }

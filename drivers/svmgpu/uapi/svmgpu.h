@@ -143,7 +143,7 @@ struct svmgpu_submit {
  * @exclusive: (1.5) device-exclusive grants of system pages for atomics
  *	(device-wide)
  * @spurious: (1.7) of @faults, those the device flagged as injected by its
- *	fault-injection knob (inject-spurious-ppm): the page was mapped, a
+ *	fault-injection knob (x-inject-spurious-ppm): the page was mapped, a
  *	replay was all they needed
  *
  * The ioctl number encodes the size: a 1.4 binary's smaller struct gets
