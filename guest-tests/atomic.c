@@ -308,8 +308,16 @@ TEST_F(atomic, thp_memory)
 		EXPECT_EQ(old, at[k]);
 	}
 	s1 = stats(self->fd);
-	if (!sysmem_atomics())
-		EXPECT_EQ(s1.exclusive - s0.exclusive, 3);
+	/*
+	 * One exclusive page per atomic, not the THP's 512. An invalidation
+	 * between grant and access (the kernel may split or move the folio
+	 * meanwhile) costs that atomic a second grant: seen once, as 4, on
+	 * the debug kernel behind the IOMMU.
+	 */
+	if (!sysmem_atomics()) {
+		EXPECT_GE(s1.exclusive - s0.exclusive, 3);
+		EXPECT_LE(s1.exclusive - s0.exclusive, 6);
+	}
 	for (size_t i = 0; i < n; i++)
 		bad += c[i] != i + (i == at[0] || i == at[1] || i == at[2] ?
 				    1000 : 0);
