@@ -16,7 +16,7 @@
  * - the device works afterwards: a copy through the mirror verifies;
  * - no kernel splat and no hang (the runner's and the harness's watchdogs).
  *
- * The device's seed is fixed by the run (-global svmgpu.seed), so a
+ * The device's seed is fixed by the run (-global svmgpu.x-seed), so a
  * failure reproduces. Each case prints a "row" line; "faults --table FILE"
  * turns a run's output into the knob x workload table of
  * docs/fault-injection.md.
