@@ -206,6 +206,15 @@ static uint32_t start_long_copy(SgDev *g, uint8_t src_space, uint64_t src)
     return slot;
 }
 
+/* The source of the VIRT copies: 2 MiB leaves at @va over guest RAM @ram. */
+static void map_source(SgDev *g, uint64_t va, uint64_t ram)
+{
+    for (uint64_t off = 0; off < WAIT_COPY_LEN; off += 2 * MiB) {
+        sg_map(g, 0, va + off, (ram + off) | SVMGPU_PTE_VALID |
+               SVMGPU_PTE_HUGE);
+    }
+}
+
 static double time_write(SgDev *g, uint32_t reg, uint32_t val)
 {
     double start = now_s();
@@ -239,11 +248,7 @@ static void mmio_waits(const char *machine, const char *where)
     sg_start_with(&g, machine, "");
     exp = qpci_find_capability(g.dev, PCI_CAP_ID_EXP, 0);
     g_assert_cmpuint(exp, !=, 0);
-    /* The source of the VIRT copies: 2 MiB leaves over guest RAM. */
-    for (uint64_t off = 0; off < WAIT_COPY_LEN; off += 2 * MiB) {
-        sg_map(&g, 0, va + off, (ram + off) | SVMGPU_PTE_VALID |
-               SVMGPU_PTE_HUGE);
-    }
+    map_source(&g, va, ram);
 
     for (int i = 0; i < WAIT_RUNS; i++) {
         uint32_t slot = start_long_copy(&g, SVMGPU_SPACE_SYS, ram);
@@ -276,11 +281,7 @@ static void mmio_waits(const char *machine, const char *where)
         qpci_device_enable(g.dev);
         g.regs = qpci_iomap(g.dev, SVMGPU_BAR_REGS, NULL);
         sg_setup_queues(&g);
-        g.pt_next = SG_PT_POOL;
-        for (uint64_t off = 0; off < WAIT_COPY_LEN; off += 2 * MiB) {
-            sg_map(&g, 0, va + off, (ram + off) | SVMGPU_PTE_VALID |
-                   SVMGPU_PTE_HUGE);
-        }
+        map_source(&g, va, ram);
     }
     g_test_message("MMIO waits %s, during a COPY of %d MiB, %d runs each:",
                    where, (int)(WAIT_COPY_LEN / MiB), WAIT_RUNS);
