@@ -316,8 +316,15 @@ module_param(check_pages_threshold, ulong, 0644);
 MODULE_PARM_DESC(check_pages_threshold,
 		 "render node: ranges up to this size only over CPU-faulted pages (default 65536, xe's; 0 disables)");
 
-/* Attempts to move a range to VRAM for an atomic, the timeslice doubling */
-#define SVMGPU_ATOMIC_TRIES	3
+/*
+ * An atomic that needs VRAM moves its range there and gets the pages while
+ * a timeslice keeps CPU faults off them. xe gives up after three moves (5,
+ * 10 and 20 ms). Here the timeslice keeps doubling, up to this cap, until
+ * the fault's deadline: under TCG on a debug kernel behind an IOMMU a move
+ * and its get_pages can outlast 20 ms, and a CPU thread on the same page
+ * then took it back every round (the atomic failed with EBUSY).
+ */
+#define SVMGPU_ATOMIC_TIMESLICE_MAX_MS	(HMM_RANGE_DEFAULT_TIMEOUT / 4)
 /* Rounds a range's pages may fail to be got before the fault fails */
 #define SVMGPU_GET_PAGES_TRIES	4
 
@@ -411,7 +418,6 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 	if (atomic_vram) {
 		ctx.devmem_only = 1;
 		ctx.timeslice_ms = svmgpu_atomic_timeslice_ms();
-		migrate_tries = SVMGPU_ATOMIC_TRIES;
 	}
 	for (;;) {
 		if (time_after(jiffies, timeout))
@@ -434,11 +440,13 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 		if ((want_vram || atomic_vram) &&
 		    range->pages.flags.migrate_devmem &&
 		    !range->pages.flags.has_devmem_pages &&
-		    migrate_tries > 0) {
+		    (atomic_vram || migrate_tries > 0)) {
 			migrate_tries--;
 			/* what cannot move is mirrored where it is */
 			svmgpu_vm_populate(vm, range, ctx.timeslice_ms);
-			ctx.timeslice_ms <<= 1;
+			ctx.timeslice_ms = min_t(unsigned long,
+						 ctx.timeslice_ms << 1,
+						 SVMGPU_ATOMIC_TIMESLICE_MAX_MS);
 		}
 		if (place == SVMGPU_PLACE_SYSTEM &&
 		    range->pages.flags.has_devmem_pages)
@@ -450,10 +458,17 @@ static int svmgpu_vm_fault_locked(struct svmgpu_vm *vm, u64 addr, u8 access,
 			continue;
 		}
 		/*
+		 * An atomic's pages not all in VRAM (the CPU took some back
+		 * after the timeslice): move them again, with a longer
+		 * timeslice, until the deadline.
+		 */
+		if (ret == -EFAULT && ctx.devmem_only)
+			continue;
+		/*
 		 * The CPU mapping changed under us (the VMA check above sees
-		 * it next round), or not all in VRAM yet. A page that stays
-		 * unreachable (a file mapping past its end) is reported after
-		 * a few rounds, not spun on for the whole timeout.
+		 * it next round). A page that stays unreachable (a file
+		 * mapping past its end) is reported after a few rounds, not
+		 * spun on for the whole timeout.
 		 */
 		if (ret == -EFAULT || ret == -EPERM) {
 			if (++failed_rounds < SVMGPU_GET_PAGES_TRIES)
